@@ -1,0 +1,105 @@
+"""The one interface every container kind implements, and the host it reports to.
+
+A container runs up to its capacity of *works* at once. What crosses this interface is plain
+data (ids, argument tuples, outcomes), never shared engine objects, so a container can live in
+another process or on another host and speak messages instead of calls.
+
+Threading contract:
+- The scheduler calls ``submit``/``cancel``/``stop``/``set_capacity`` from any thread, possibly
+  while holding its own lock: they must return quickly and must not call back into the host in
+  the calling thread.
+- The container calls the host from its own threads. ``host.finished`` returns the next work
+  for the slot that just freed (or None), so a busy container keeps its slots full without a
+  round trip through the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+# Outcome kinds a container reports for a work.
+OK = "ok"
+ERROR = "error"
+CANCELLED = "cancelled"
+
+
+@dataclasses.dataclass(slots=True)
+class Work:
+    """One unit a slot runs: a single input, or a batch of inputs of a ``batched`` function."""
+
+    id: str  # the input id (the first input's id for a batch)
+    call_id: str
+    method: str | None  # method name for the class pattern, None for a plain function
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    is_async: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    kind: str  # OK | ERROR | CANCELLED
+    value: Any = None  # the return value (OK) or the exception (ERROR)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What a container runs: a function, or a class with methods and lifecycle hooks.
+
+    ``obj`` is the user's function or class. For a class, ``enter``/``exit`` name the hook
+    methods and ``async_methods`` the coroutine methods; a container creates one instance.
+    """
+
+    name: str
+    obj: Any
+    is_class: bool
+    enter: tuple[str, ...] = ()
+    exit: tuple[str, ...] = ()
+    async_methods: frozenset[str] = frozenset()
+
+
+class ContainerHost(Protocol):
+    """What a container reports to (the scheduler's pool)."""
+
+    def ready(self, container: Container) -> None:
+        """The container started (``enter`` hooks ran) and can take works."""
+
+    def failed(self, container: Container, error: BaseException) -> None:
+        """The container could not start, or died; its running works must be rescheduled."""
+
+    def started(self, container: Container, work_id: str) -> None:
+        """A submitted work began running (for out-of-process containers, on the far side)."""
+
+    def log(self, work_id: str, stream: str, text: str) -> None:
+        """A running work wrote ``text`` to ``stream`` ("stdout" | "stderr" | "log")."""
+
+    def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
+        """A work ended; returns the next work to run in the freed slot, if any."""
+
+    def stopped(self, container: Container) -> None:
+        """The container retired (``exit`` hooks ran); nothing of it is left running."""
+
+
+class Container(Protocol):
+    id: str
+    kind: str  # "thread" | "asyncio" | "process" | "ssh"
+    host_name: str  # "local" or the SSH destination
+    gpus: tuple[str, ...]
+
+    def start(self) -> None:
+        """Begin starting; report ``host.ready`` or ``host.failed`` later."""
+
+    def submit(self, work: Work) -> None:
+        """Run ``work`` in a free slot (the scheduler guarantees there is one)."""
+
+    def cancel(self, work_id: str) -> None:
+        """Stop a running work: ``InputCancellation`` into its thread, or cancel its task."""
+
+    def set_capacity(self, max_inputs: int) -> None:
+        """The function's ``max_inputs`` changed (running works are never cancelled)."""
+
+    def stop(self, *, graceful: bool) -> None:
+        """Retire: graceful waits for running works; otherwise they are cancelled first."""
+
+    def info(self) -> dict[str, Any]:
+        """Extra facts for display (pid, python, GPU use ...)."""

@@ -1,0 +1,239 @@
+"""What the front-ends read: events, snapshots and metrics.
+
+Keeping these costs the workload little: counters, bounded buffers, and no per-event work when
+nobody subscribes. Front-ends poll ``snapshot()`` at their own pace and may subscribe to the
+event stream; subscriber callbacks run in the engine's threads and must be quick (set a flag,
+append to a deque), never block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+# --- per-input logs ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LogLine:
+    at: float  # clock time the line was written
+    stream: str  # "stdout" | "stderr" | "log"
+    text: str  # one line, without its newline
+
+
+class InputLog:
+    """The captured lines of one input, bounded: past ``limit`` the oldest go and are counted."""
+
+    __slots__ = ("_partial", "dropped", "lines")
+
+    def __init__(self, limit: int) -> None:
+        self.lines: deque[LogLine] = deque(maxlen=limit)
+        self.dropped = 0
+        self._partial: dict[str, str] = {}
+
+    def write(self, at: float, stream: str, text: str) -> list[LogLine]:
+        """Add ``text`` (any chunk of a stream) and return the complete lines it finished."""
+        pending = self._partial.pop(stream, "") + text
+        *complete, rest = pending.split("\n")
+        if rest:
+            self._partial[stream] = rest
+        return [self._append(LogLine(at, stream, line)) for line in complete]
+
+    def flush(self, at: float) -> list[LogLine]:
+        """Turn unfinished partial lines into lines (the input ended)."""
+        done = [self._append(LogLine(at, s, t)) for s, t in self._partial.items()]
+        self._partial.clear()
+        return done
+
+    def _append(self, line: LogLine) -> LogLine:
+        if len(self.lines) == self.lines.maxlen:
+            self.dropped += 1
+        self.lines.append(line)
+        return line
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class InputInfo:
+    id: str
+    call_id: str
+    function: str
+    status: str  # "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out"
+    container_id: str | None
+    queued_at: float
+    started_at: float | None
+    finished_at: float | None
+    attempts: int
+    error: str | None
+    log_lines: int
+
+    @property
+    def duration(self) -> float | None:
+        """Run time of the latest attempt so far (None if it never started)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else None
+        return None if end is None else end - self.started_at
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerSnapshot:
+    id: str
+    kind: str  # "thread" | "asyncio" | "process" | "ssh"
+    status: str  # "starting" | "running" | "draining" | "stopped" | "failed"
+    in_use: int
+    target_inputs: int
+    max_inputs: int
+    host: str  # "local" or the SSH destination
+    gpus: tuple[str, ...]
+    started_at: float | None
+    inputs_done: int
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingDecision:
+    at: float
+    action: str  # "scale_up" | "scale_down" | "replace"
+    containers_before: int
+    containers_after: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Percentiles:
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    samples: int
+
+    @staticmethod
+    def of(values: list[float]) -> Percentiles:
+        if not values:
+            return Percentiles(None, None, None, 0)
+        ordered = sorted(values)
+
+        def pick(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        return Percentiles(pick(0.50), pick(0.95), pick(0.99), len(ordered))
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionSnapshot:
+    name: str
+    backend: str
+    taken_at: float
+    max_inputs: int
+    target_inputs: int
+    min_containers: int
+    max_containers: int | None
+    buffer_containers: int
+    scaledown_window: float
+    containers: tuple[ContainerSnapshot, ...]
+    queued: int
+    in_flight: int
+    submitted: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    throughput: float  # inputs finished per second, recent window
+    queue_wait: Percentiles
+    run_time: Percentiles
+    decisions: tuple[ScalingDecision, ...]
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+    @property
+    def slots_in_use(self) -> int:
+        return sum(c.in_use for c in self.containers)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+EVENT_KINDS = (
+    "input_queued",
+    "input_started",
+    "input_log",
+    "input_finished",
+    "container_started",
+    "container_stopped",
+    "scaling",
+    "warning",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    kind: str  # one of EVENT_KINDS
+    function: str
+    at: float
+    input_id: str | None = None
+    container_id: str | None = None
+    data: Any = None  # LogLine for input_log, status str for input_finished, ...
+
+
+class EventBus:
+    """Fan-out of events to subscribers; free when nobody listens (check ``active`` first)."""
+
+    def __init__(self) -> None:
+        self._subscribers: tuple[Callable[[Event], None], ...] = ()
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return bool(self._subscribers)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event; returns a function that unsubscribes."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        for callback in self._subscribers:
+            try:
+                callback(event)
+            except Exception:  # a broken front-end must never break the workload
+                pass
+
+
+class Metrics:
+    """Counters and bounded samples of one function's inputs."""
+
+    SAMPLES = 4096
+
+    def __init__(self) -> None:
+        self.submitted = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.cancelled = 0
+        self.queue_waits: deque[float] = deque(maxlen=self.SAMPLES)
+        self.run_times: deque[float] = deque(maxlen=self.SAMPLES)
+        self._marks: deque[tuple[float, int]] = deque(maxlen=256)
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+    def throughput(self, now: float, window: float = 5.0) -> float:
+        """Inputs finished per second over about the last ``window`` seconds."""
+        done = self.finished
+        self._marks.append((now, done))
+        for at, count in self._marks:
+            if now - at <= window:
+                span = now - at
+                return (done - count) / span if span > 0 else 0.0
+        return 0.0

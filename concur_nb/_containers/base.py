@@ -103,3 +103,21 @@ class Container(Protocol):
 
     def info(self) -> dict[str, Any]:
         """Extra facts for display (pid, python, GPU use ...)."""
+
+    def kill(self) -> None:
+        """End the container now (out-of-process kinds terminate it); report ``host.failed``
+        so its other works are rescheduled. In-process kinds cancel their works instead."""
+
+
+class Backend(Protocol):
+    """Makes containers of one kind; chosen by ``function(backend=...)``."""
+
+    name: str  # "thread", "asyncio", "process", "ssh"
+
+    def create(
+        self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
+    ) -> Container:
+        """A new, not yet started container."""
+
+    def max_containers(self) -> int | None:
+        """How many containers this backend can host at once (None: no limit of its own)."""

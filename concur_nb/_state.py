@@ -146,6 +146,7 @@ class FunctionSnapshot:
     queue_wait: Percentiles
     run_time: Percentiles
     decisions: tuple[ScalingDecision, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def finished(self) -> int:

@@ -79,6 +79,9 @@ class ContainerHost(Protocol):
     def stopped(self, container: Container) -> None:
         """The container retired (``exit`` hooks ran); nothing of it is left running."""
 
+    def warning(self, container: Container, message: str) -> None:
+        """Something the user should know (an async input blocked its event loop, ...)."""
+
 
 class Container(Protocol):
     id: str

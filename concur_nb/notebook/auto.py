@@ -1,0 +1,56 @@
+"""The dashboard that appears by itself when a blocking call runs long in a notebook.
+
+The engine calls ``maybe_show(fn)`` (importing this module only when ``ipykernel`` is loaded)
+once a blocking call has waited ``AFTER`` seconds. It shows a live dashboard in the running cell
+when that can help, and does nothing (quickly) otherwise:
+
+- not in a Jupyter kernel (a script, terminal IPython), or not on the kernel's main thread;
+- turned off: ``concur_nb.notebook.auto.enabled = False`` or ``CONCUR_NB_AUTO_DASHBOARD=0``;
+- this cell already shows a dashboard of ``fn`` (one per function per cell, not one per call).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from ._env import in_kernel, ipython
+
+AFTER = 1.0  # seconds a blocking call waits before its dashboard appears
+enabled = os.environ.get("CONCUR_NB_AUTO_DASHBOARD", "1").strip().lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+
+_shown: dict[tuple[int, int], Any] = {}  # (id(fn), execution count) -> the dashboard shown
+
+
+def maybe_show(fn: Any, call: Any = None) -> Any:
+    """Show a live dashboard of ``fn`` in the current cell if that is useful; return it or None."""
+    if not enabled or not in_kernel() or threading.current_thread() is not threading.main_thread():
+        return None
+    shell = ipython()
+    key = (id(fn), getattr(shell, "execution_count", 0))
+    if key in _shown:
+        return None
+    from IPython.display import display
+
+    from .dashboard import Dashboard
+
+    # Forget dashboards of earlier cells: a cell's dashboard only dedupes within that cell.
+    for old in [k for k in _shown if k[1] != key[1]]:
+        del _shown[old]
+    dash = Dashboard(fn, call=call)
+    _shown[key] = dash
+    display(dash)  # its _repr_mimebundle_ starts it live
+    return dash
+
+
+def mark_shown(fn: Any, dashboard: Any) -> None:
+    """Record that the current cell already shows ``dashboard`` for ``fn`` (magics use this)."""
+    shell = ipython()
+    if shell is not None:
+        _shown[(id(fn), getattr(shell, "execution_count", 0))] = dashboard

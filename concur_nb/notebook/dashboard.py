@@ -1,0 +1,301 @@
+"""The live dashboard of one concurrent function: a view over its snapshots, logs and events.
+
+Example::
+
+    call = f.spawn_map(range(1000))
+    concur_nb.dashboard(f, call=call)   # last expression of a cell: shows it, live
+
+One ``Refresher`` redraws it at most ``rate`` times a second while the function has inputs
+queued or in flight, each redraw batched per widget with ``hold_sync``; when the work is done it
+stops and leaves a static summary. Outside a widget front-end the same object shows as text or
+HTML (``repr``, ``_repr_html_``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+
+from .._state import Event, FunctionSnapshot, InputInfo, LogLine
+from . import summary
+from ._env import in_kernel
+from ._protocol import Cancellable, Watchable
+from .charts import Charts, History
+from .refresher import Refresher
+
+
+class Dashboard:
+    """Live view of ``fn`` (a concurrent function, class, or anything with its read API)."""
+
+    def __init__(
+        self,
+        fn: Watchable,
+        *,
+        call: Cancellable | None = None,
+        rate: float = 10.0,
+        chart_rate: float = 2.0,
+        charts: bool = True,
+        inputs_shown: int = 100,
+        log_lines: int = 500,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fn = fn
+        self.call = call
+        self._clock = clock
+        self._chart_interval = 1.0 / chart_rate
+        self._charts_at = -float("inf")
+        self._inputs_shown = inputs_shown
+        self._log_lines = log_lines
+        self._lock = threading.RLock()  # the refresher thread and widget callbacks both redraw
+        self._selected: str | None = None
+        self._log_key: tuple[Any, ...] = ()
+        self._updating = False  # True while we set the input list ourselves
+        self._unsubscribe: Callable[[], None] | None = None
+        self.snapshot: FunctionSnapshot | None = None
+        self.history = History()
+        self.refresher = Refresher(self._tick, rate, name=f"concur_nb-dashboard-{fn.name}")
+
+        self.header = W.HTML()
+        self.containers = W.HTML()
+        self.inputs = W.Select(options=[], rows=8, layout=W.Layout(width="100%"))
+        self.search = W.Text(placeholder="search logs", continuous_update=True)
+        self.log = W.HTML(summary.log_html([]))
+        self.cancel_input_button = W.Button(description="Cancel input", icon="times")
+        self.cancel_all_button = W.Button(
+            description="Cancel call" if call is not None else "Cancel all", icon="ban"
+        )
+        self.note = W.HTML()
+        self.charts: Charts | None = None
+        chart_row: list[W.Widget] = []
+        if charts:
+            try:
+                self.charts = Charts(self.history)
+                chart_row = [self.charts.timeline, self.charts.latency]
+            except ImportError as exc:  # plotly's FigureWidget needs anywidget
+                self.note.value = f"<i>charts unavailable: {exc}</i>"
+        for widget, name in [
+            (self.header, "cnb-header-box"),
+            (self.containers, "cnb-containers-box"),
+            (self.inputs, "cnb-inputs"),
+            (self.search, "cnb-search"),
+            (self.log, "cnb-log-box"),
+            (self.cancel_input_button, "cnb-cancel-input"),
+            (self.cancel_all_button, "cnb-cancel-all"),
+        ]:
+            widget.add_class(name)  # stable hooks for the browser test and for user CSS
+        self.inputs.observe(self._on_select, "value")
+        self.search.observe(self._on_search, "value")
+        self.cancel_input_button.on_click(lambda _: self.cancel_selected())
+        self.cancel_all_button.on_click(lambda _: self.cancel_all())
+
+        inputs_panel = W.VBox(
+            [
+                W.HTML("<b>inputs</b> (running first, then recent)"),
+                self.inputs,
+                W.HBox([self.cancel_input_button, self.cancel_all_button]),
+            ],
+            layout=W.Layout(width="45%"),
+        )
+        log_panel = W.VBox(
+            [W.HTML("<b>logs</b>"), self.search, self.log], layout=W.Layout(width="55%")
+        )
+        self.widget = W.VBox(
+            [
+                self.header,
+                self.containers,
+                W.HBox(chart_row),
+                W.HBox([inputs_panel, log_panel]),
+                self.note,
+            ]
+        )
+        self.widget.add_class("cnb-dashboard")
+        self.refresh()
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> Dashboard:
+        """Follow the function live: redraw on its events, at most ``rate`` times a second."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.fn.subscribe(self._on_event)
+        self.refresher.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop following; the widgets keep their last state."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.refresher.stop()
+
+    def close(self) -> None:
+        """Stop, and remove the widgets from the front-end."""
+        self.stop()
+        _close_tree(self.widget)
+
+    @property
+    def done(self) -> bool:
+        """True when nothing is queued or in flight (the view is a static summary)."""
+        snap = self.snapshot
+        return snap is not None and not (snap.queued or snap.in_flight)
+
+    def _on_event(self, event: Event) -> None:
+        self.refresher.poke()  # engine thread: only a flag, never a redraw
+
+    def _tick(self) -> bool:
+        snap = self.refresh()
+        return bool(snap.queued or snap.in_flight)
+
+    # --- drawing ----------------------------------------------------------------------------
+
+    def refresh(self) -> FunctionSnapshot:
+        """Redraw from a fresh snapshot, now. Safe from any thread."""
+        with self._lock:
+            snap = self.fn.snapshot()
+            recent = self.fn.inputs(limit=self._inputs_shown)
+            self.snapshot = snap
+            self.history.record(snap)
+            self.history.add_finished(recent)
+            busy = bool(snap.queued or snap.in_flight)
+            with _held(self.header, self.containers, self.inputs, self.log):
+                self.header.value = summary.header_html(snap)
+                self.containers.value = summary.containers_html(snap)
+                self._draw_inputs(recent, snap.taken_at)
+                self._draw_log(recent)
+            error = self.refresher.error
+            if error is not None:
+                self.note.value = f"<i>dashboard error: {type(error).__name__}: {error}</i>"
+            now = self._clock()
+            if self.charts is not None and (
+                not busy or now - self._charts_at >= self._chart_interval
+            ):
+                self._charts_at = now
+                self.charts.draw()
+            return snap
+
+    def _draw_inputs(self, recent: list[InputInfo], now: float) -> None:
+        options = [(summary.input_label(i, now), i.id) for i in recent]
+        selected = self._selected
+        if selected is not None and all(i.id != selected for i in recent):
+            # Keep the selection visible even after it scrolled out of the recent list.
+            options.insert(0, (f"{selected} · (older)", selected))
+        if options == list(self.inputs.options):
+            return
+        self._updating = True
+        try:
+            self.inputs.options = options
+            self.inputs.value = selected
+        finally:
+            self._updating = False
+
+    def _draw_log(self, recent: list[InputInfo], force: bool = False) -> None:
+        selected, text = self._selected, self.search.value.strip()
+        count = next((i.log_lines for i in recent if i.id == selected), -1)
+        key = (selected, text, count, len(recent) if selected is None and text else 0)
+        if key == self._log_key and not force:
+            return  # nothing new to show: a finished input's log does not change
+        self._log_key = key
+        lines: list[tuple[str | None, LogLine]]
+        if selected is not None:
+            own = self.fn.logs(selected)
+            if text:
+                own = [line for line in own if text.lower() in line.text.lower()]
+            lines = [(None, line) for line in own[-self._log_lines :]]
+        elif text:
+            lines = [(i, line) for i, line in self.fn.search_logs(text, limit=self._log_lines)]
+        else:
+            self.log.value = summary.log_html([], placeholder="select an input to see its logs")
+            return
+        self.log.value = summary.log_html(lines, search=text)
+
+    # --- user actions (run on the kernel's thread when the front-end sends them) --------------
+
+    def select(self, input_id: str | None) -> None:
+        """Show the logs of ``input_id`` (what clicking it in the list does)."""
+        with self._lock:
+            self._selected = input_id
+            if self.inputs.value != input_id and input_id in _values(self.inputs):
+                self._updating = True
+                try:
+                    self.inputs.value = input_id
+                finally:
+                    self._updating = False
+            self._draw_log(self.fn.inputs(limit=self._inputs_shown), force=True)
+
+    def cancel_selected(self) -> None:
+        if self._selected is not None:
+            self.fn.cancel_input(self._selected)
+            self.refresher.poke()
+
+    def cancel_all(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+        else:
+            self.fn.cancel_all()
+        self.refresher.poke()
+
+    def _on_select(self, change: dict[str, Any]) -> None:
+        if not self._updating:
+            self.select(change["new"])
+
+    def _on_search(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            self._draw_log(self.fn.inputs(limit=self._inputs_shown), force=True)
+
+    # --- display ----------------------------------------------------------------------------
+
+    def text(self) -> str:
+        return summary.text(self.snapshot or self.fn.snapshot())
+
+    def html(self) -> str:
+        return summary.html_summary(self.snapshot or self.fn.snapshot())
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget where a front-end can render it, and text/HTML for everything else."""
+        with self._lock:
+            self.refresh()
+            bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+            bundle["text/plain"] = self.text()
+            bundle["text/html"] = self.html()
+        if in_kernel():
+            self.start()  # shown in a notebook: go live
+        return bundle
+
+
+def dashboard(fn: Watchable, *, call: Cancellable | None = None, **options: Any) -> Dashboard:
+    """A live dashboard of ``fn``; shown (and started) when it is a cell's value or displayed.
+
+    Example::
+
+        f.spawn_map(range(10_000))
+        concur_nb.dashboard(f)
+    """
+    return Dashboard(fn, call=call, **options)
+
+
+def _held(*widgets: W.Widget) -> contextlib.ExitStack:
+    """One message per widget for all the trait changes made inside the block."""
+    stack = contextlib.ExitStack()
+    for widget in widgets:
+        stack.enter_context(widget.hold_sync())
+    return stack
+
+
+def _values(select: W.Select) -> tuple[Any, ...]:
+    return tuple(value for _, value in select.options)
+
+
+def _close_tree(widget: W.Widget) -> None:
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()

@@ -1,0 +1,454 @@
+"""Containers in worker processes: local subprocesses, and (through ``ssh.py``) remote hosts.
+
+A ``ProcessContainer`` starts ``python -m concur_nb.worker`` with a command line (a local
+interpreter, or ``ssh host python ...``), talks to it over the process's stdin/stdout, and
+turns the worker's messages into calls on its host. One reader thread does all the reporting:
+when a work finishes it asks the host for the next one and sends it straight away.
+
+A container whose worker dies, whose channel breaks, or whose heartbeats stop is reported
+``failed``, so the pool reschedules its works; none is lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .._errors import ContainerError
+from . import protocol as p
+from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
+from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate_spec
+
+HEARTBEAT_INTERVAL = 1.0
+STDERR_TAIL = 40
+
+
+@dataclasses.dataclass
+class Launch:
+    """How to start one worker, and how to explain its failures to a user."""
+
+    argv: list[str]
+    kind: str  # "process" | "ssh"
+    host_name: str
+    explain_exit: Callable[[int | None, str], str]  # (exit code, stderr tail) -> message
+    send_sys_path: bool = False  # a local worker can import what this process can
+    start_timeout: float = 60.0  # until the worker says hello
+    heartbeat_timeout: float = 10.0  # silence after which a running worker is presumed dead
+
+
+class GpuPins:
+    """Hands out one host's GPU groups to its containers, least used first."""
+
+    def __init__(self, spec: GpuSpec) -> None:
+        self._spec = spec
+        self._lock = threading.Lock()
+        self._groups: GpuGroups | None = None
+        self._users: dict[tuple[str, ...], int] = {}
+        self.known = False  # whether a worker on the host has reported its GPUs
+
+    def capacity(self) -> int | None:
+        """Containers the host should run (None: no GPU limit); 1 until the host is known."""
+        if self._spec is False or self._spec == 0:
+            return None
+        if not self.known:
+            return 1
+        return len(self._groups) if self._groups else None
+
+    def learn(self, host_gpus: list[str]) -> None:
+        """Plan the groups from the host's GPUs (once: the first report wins)."""
+        with self._lock:
+            if not self.known:
+                self._groups = plan_groups(self._spec, host_gpus)
+                self._users = {group: 0 for group in self._groups or ()}
+                self.known = True
+
+    def claim(self, host_gpus: list[str]) -> tuple[str, ...] | None:
+        self.learn(host_gpus)
+        with self._lock:
+            if self._groups is None:
+                return None
+            if not self._groups:
+                raise ContainerError(
+                    f"gpus={self._spec!r} asks for more GPUs per container than the host has "
+                    f"({len(host_gpus)}); lower it."
+                )
+            group = min(self._groups, key=lambda g: self._users[g])
+            self._users[group] += 1
+            return group
+
+    def release(self, group: tuple[str, ...] | None) -> None:
+        if group is not None:
+            with self._lock:
+                self._users[group] -= 1
+
+
+class ProcessContainer:
+    """One worker process; see the module docstring."""
+
+    def __init__(
+        self,
+        container_id: str,
+        target: Target,
+        max_inputs: int,
+        host: ContainerHost,
+        launch: Launch,
+        pins: GpuPins,
+        on_end: Callable[[ProcessContainer], None] = lambda container: None,
+    ) -> None:
+        self.id = container_id
+        self.kind = launch.kind
+        self.host_name = launch.host_name
+        self.gpus: tuple[str, ...] = ()
+        self._target = target
+        self._max_inputs = max_inputs
+        self._host = host
+        self._launch = launch
+        self._pins = pins
+        self._on_end = on_end
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._outbox: p.Outbox | None = None
+        self._held: list[p.Message] | None = []  # sent before the target went out
+        self._hello: dict[str, Any] = {}
+        self._pinned: tuple[str, ...] | None = None
+        self._gpu_use: list[dict[str, str]] | None = None
+        self._ready = False
+        self._ended = False
+        self._kill_reason: str | None = None
+        self._last_heard = time.monotonic()
+        self._started_at = time.monotonic()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self._stderr_closed = threading.Event()
+        self._running: set[str] = set()
+
+    # --- Container interface --------------------------------------------------------------
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name=f"{self.id}-reader", daemon=True).start()
+
+    def submit(self, work: Work) -> None:
+        try:
+            data = p.dump_payload(work)
+        except Exception as exc:
+            # The engine's contract: never call the host from the caller's thread.
+            threading.Thread(
+                target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
+            ).start()
+            return
+        with self._lock:
+            self._running.add(work.id)
+        self._send((p.SUBMIT, work.id, data))
+
+    def cancel(self, work_id: str) -> None:
+        self._send((p.CANCEL, work_id))
+
+    def set_capacity(self, max_inputs: int) -> None:
+        self._max_inputs = max_inputs
+        self._send((p.CAPACITY, max_inputs))
+
+    def stop(self, *, graceful: bool) -> None:
+        self._send((p.SHUTDOWN, graceful))
+
+    def kill(self) -> None:
+        self._terminate("the container was terminated on request")
+
+    def info(self) -> dict[str, Any]:
+        process = self._process
+        facts: dict[str, Any] = {
+            "pid": self._hello.get("pid", process.pid if process else None),
+            "host": self._hello.get("hostname", self.host_name),
+            "python": self._hello.get("python_full"),
+            "device": "cuda" if self.gpus else "cpu",
+            "in_flight": len(self._running),
+        }
+        if self._pinned is not None:
+            facts["cuda_visible_devices"] = ",".join(self._pinned)
+        if self._gpu_use:
+            facts["gpu_use"] = [
+                {k: gpu.get(k) for k in ("index", "utilization.gpu", "memory.used")}
+                for gpu in self._gpu_use
+            ]
+        return facts
+
+    # --- the reader thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._spawn()
+            self._handshake()
+            self._read_until_end()
+        except ContainerError as error:
+            self._end(error)
+        except BaseException as exc:  # a bug on this side; still report, never hang the pool
+            bug = ContainerError(f"container {self.id} broke on the engine's side: {exc!r}")
+            bug.__cause__ = exc
+            self._end(bug)
+
+    def _spawn(self) -> None:
+        try:
+            process = subprocess.Popen(
+                self._launch.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # a Ctrl-C in the terminal must not reach workers
+            )
+        except OSError as exc:
+            raise ContainerError(
+                self._launch.explain_exit(None, f"{self._launch.argv[0]}: {exc.strerror}")
+            ) from None
+        assert process.stdin is not None and process.stderr is not None
+        with self._lock:
+            self._process = process
+            killed = self._kill_reason is not None
+        if killed:
+            process.kill()
+        threading.Thread(
+            target=self._drain_stderr, args=(process.stderr,), name=f"{self.id}-stderr", daemon=True
+        ).start()
+        self._outbox = p.Outbox(
+            process.stdin, f"{self.id}-writer", HEARTBEAT_INTERVAL, self._tick, self._broken
+        )
+        self._outbox.start()
+
+    def _handshake(self) -> None:
+        process = self._process
+        assert process is not None and process.stdout is not None
+        try:
+            noise = p.skip_to_magic(process.stdout)
+            hello = p.read_message(process.stdout)
+        except p.ChannelClosed as closed:
+            raise self._death(closed) from None
+        if noise.strip():
+            self._stderr.append(noise.decode(errors="replace"))
+        self._last_heard = time.monotonic()
+        if hello[0] != p.HELLO:
+            raise ContainerError(f"the worker on {self.host_name} began with {hello[0]!r}")
+        self._hello = details = hello[1]
+        p.check_versions(details, self.host_name)
+        host_gpus = details.get("gpus") or []
+        self._pinned = self._pins.claim([gpu["index"] for gpu in host_gpus])
+        chosen = [gpu for gpu in host_gpus if self._pinned is None or gpu["index"] in self._pinned]
+        self.gpus = tuple(describe(gpu) for gpu in chosen)
+        env = {} if self._pinned is None else {"CUDA_VISIBLE_DEVICES": ",".join(self._pinned)}
+        sys_path = [entry for entry in sys.path if entry] if self._launch.send_sys_path else []
+        try:
+            target_bytes = p.dump_payload(self._target)
+        except Exception as exc:
+            raise ContainerError(
+                f"{self._target.name} could not be pickled to send it to a worker: {exc!r}; "
+                "functions that capture locks, open files or sockets cannot travel"
+            ) from exc
+        with self._lock:
+            held, self._held = self._held or [], None
+            assert self._outbox is not None
+            self._outbox.send((p.TARGET, target_bytes, self.id, self._max_inputs, env, sys_path))
+            for message in held:
+                self._outbox.send(message)
+
+    def _read_until_end(self) -> None:
+        process = self._process
+        assert process is not None and process.stdout is not None
+        stream, host = process.stdout, self._host
+        while True:
+            try:
+                message = p.read_message(stream)
+            except p.ChannelClosed as closed:
+                raise self._death(closed) from None
+            self._last_heard = time.monotonic()
+            kind = message[0]
+            if kind == p.FINISHED:
+                _, work_id, outcome_kind, data, text = message
+                with self._lock:
+                    self._running.discard(work_id)
+                following = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
+                if following is not None:
+                    self.submit(following)
+            elif kind == p.STARTED:
+                host.started(self, message[1])
+            elif kind == p.LOG:
+                host.log(message[1], message[2], message[3])
+            elif kind == p.HEARTBEAT:
+                self._gpu_use = message[1]
+            elif kind == p.READY:
+                self._ready = True
+                host.ready(self)
+            elif kind == p.WARNING:
+                host.warning(self, message[1])
+            elif kind == p.FAILED:
+                raise ContainerError(f"{message[1]}\n\n(remote traceback)\n{message[2]}")
+            elif kind == p.STOPPED:
+                self._end(None)
+                return
+
+    @staticmethod
+    def _outcome(kind: str, data: bytes, text: str) -> Outcome:
+        if kind == OK:
+            try:
+                return Outcome(OK, p.load_payload(data))
+            except Exception as exc:
+                return Outcome(ERROR, p.RemoteError(f"the result could not be unpickled: {exc!r}"))
+        if kind == ERROR:
+            return Outcome(ERROR, p.load_error(data, text))
+        return Outcome(CANCELLED)
+
+    # --- endings --------------------------------------------------------------------------
+
+    def _death(self, why: BaseException) -> ContainerError:
+        """The error to report once the worker is gone, from its exit code and stderr."""
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self._kill_reason is not None:
+            return ContainerError(f"container {self.id} on {self.host_name}: {self._kill_reason}")
+        if code is not None:
+            self._stderr_closed.wait(1.0)  # so the tail holds the worker's last words
+        tail = "\n".join(self._stderr)
+        return ContainerError(self._launch.explain_exit(code, tail or str(why)))
+
+    def _end(self, error: BaseException | None) -> None:
+        """Report the end exactly once, then release the process and its GPUs."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            process = self._process
+        if self._outbox is not None:
+            self._outbox.close(timeout=1.0)
+        if process is not None:
+            if error is not None and process.poll() is None:
+                process.kill()
+            try:
+                process.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+        self._pins.release(self._pinned)
+        self._on_end(self)
+        if error is None:
+            self._host.stopped(self)
+        else:
+            self._host.failed(self, error)
+
+    def _terminate(self, reason: str) -> None:
+        with self._lock:
+            if self._kill_reason is None:
+                self._kill_reason = reason
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()  # the reader then sees the end and reports it
+
+    def _tick(self) -> p.Message | None:
+        silent = time.monotonic() - self._last_heard
+        if not self._hello and silent > self._launch.start_timeout:
+            self._terminate(
+                f"the worker did not answer within {self._launch.start_timeout:g} s of starting"
+            )
+        elif self._hello and silent > self._launch.heartbeat_timeout:
+            self._terminate(
+                f"no heartbeat from the worker for {silent:.1f} s (limit "
+                f"{self._launch.heartbeat_timeout:g} s): the process hangs or the link dropped"
+            )
+        return (p.HEARTBEAT, None)
+
+    def _broken(self, error: BaseException) -> None:
+        pass  # the reader sees the same end of the channel and reports it
+
+    def _send(self, message: p.Message) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append(message)
+                return
+            outbox = self._outbox
+        assert outbox is not None
+        outbox.send(message)
+
+    def _drain_stderr(self, stream: Any) -> None:
+        for line in iter(stream.readline, b""):
+            self._stderr.append(line.decode(errors="replace").rstrip("\n"))
+        stream.close()
+        self._stderr_closed.set()
+
+    def _unpicklable(self, work_id: str, exc: Exception) -> None:
+        error = p.RemoteError(f"the input's arguments could not be pickled: {exc!r}")
+        following = self._host.finished(self, work_id, Outcome(ERROR, error))
+        if following is not None:
+            self.submit(following)
+
+
+def local_explanation(python: str) -> Callable[[int | None, str], str]:
+    def explain(code: int | None, stderr: str) -> str:
+        if code is None:
+            return f"could not start a worker process with {python!r}: {stderr}"
+        if "No module named" in stderr and "concur_nb" in stderr:
+            return (
+                f"concur_nb is not importable by {python!r}; install it there "
+                f"(`{python} -m pip install concur-nb`)"
+            )
+        return f"the worker process exited with code {code}:\n{stderr}".rstrip()
+
+    return explain
+
+
+class ProcessBackend:
+    """Containers in local worker processes: for CPU-bound work and isolation.
+
+    ``python`` is the interpreter the workers run (this one by default); ``gpus`` pins
+    containers to local GPUs (see ``concur_nb._containers.gpu``; by default no pinning).
+    """
+
+    name = "process"
+
+    def __init__(
+        self,
+        *,
+        python: str = sys.executable,
+        gpus: GpuSpec = False,
+        max_processes: int | None = None,
+        start_timeout: float = 60.0,
+        heartbeat_timeout: float = 10.0,
+    ) -> None:
+        self.python = python
+        self._max_processes = max_processes
+        self._pins = GpuPins(validate_spec(gpus))
+        if gpus is not False:
+            self._pins.learn([gpu["index"] for gpu in query_gpus()])
+        self._start_timeout = start_timeout
+        self._heartbeat_timeout = heartbeat_timeout
+
+    def create(
+        self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
+    ) -> ProcessContainer:
+        launch = Launch(
+            argv=[self.python, "-m", "concur_nb.worker"],
+            kind="process",
+            host_name="local",
+            explain_exit=local_explanation(self.python),
+            send_sys_path=True,
+            start_timeout=self._start_timeout,
+            heartbeat_timeout=self._heartbeat_timeout,
+        )
+        return ProcessContainer(container_id, target, max_inputs, host, launch, self._pins)
+
+    def max_containers(self) -> int | None:
+        limits = [n for n in (self._max_processes, self._pins.capacity()) if n is not None]
+        return min(limits) if limits else None
+
+    def __repr__(self) -> str:
+        return f"ProcessBackend(python={os.path.basename(self.python)!r})"

@@ -1,0 +1,318 @@
+"""The messages between the engine and an out-of-process worker, framed over a byte stream.
+
+The same stream carries them whether it is a local pipe or an SSH channel. The worker first
+writes ``MAGIC`` (so a chatty login shell that prints a banner cannot be mistaken for a frame),
+then every message is one frame: a 4-byte big-endian length and a pickle of a tuple whose first
+item is the message kind. Payloads that may fail to pickle or unpickle on one side (the
+target, a work, a result) are pickled on their own inside the frame, so such a failure is
+reported for that one item instead of breaking the channel.
+
+Conversation::
+
+    worker -> engine   HELLO {versions, host, pid, gpus}
+    engine -> worker   TARGET target_bytes, container_id, max_inputs, env, sys_path
+    worker -> engine   READY  |  FAILED message, traceback_text
+    engine -> worker   SUBMIT work_id, work_bytes      CANCEL work_id      CAPACITY n
+    worker -> engine   STARTED work_id      LOG work_id, stream, text      WARNING message
+    worker -> engine   FINISHED work_id, kind, value_bytes, traceback_text
+    both ways          HEARTBEAT details    (the worker's details: GPU use, or None)
+    engine -> worker   SHUTDOWN graceful
+    worker -> engine   STOPPED
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import pickle
+import platform
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import IO, Any
+
+import cloudpickle
+
+from .._errors import ContainerError, RemoteError
+
+PROTOCOL_VERSION = 1
+MAGIC = b"\x00concur_nb-worker\x00"
+HEADER = struct.Struct(">I")
+MAX_FRAME = 2**32 - 1
+
+# Message kinds (the first item of every message tuple).
+HELLO = "hello"
+TARGET = "target"
+READY = "ready"
+FAILED = "failed"
+SUBMIT = "submit"
+STARTED = "started"
+LOG = "log"
+WARNING = "warning"
+FINISHED = "finished"
+CANCEL = "cancel"
+CAPACITY = "capacity"
+HEARTBEAT = "heartbeat"
+SHUTDOWN = "shutdown"
+STOPPED = "stopped"
+
+Message = tuple[Any, ...]
+
+
+class ChannelClosed(EOFError):
+    """The other end closed the stream (a clean end between frames, or a cut mid-frame)."""
+
+
+# --- framing ----------------------------------------------------------------------------------
+
+
+def encode(message: Message) -> bytes:
+    """One frame: length header and pickled message."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(payload) > MAX_FRAME:
+        raise ValueError(f"a message of {len(payload)} bytes is above the frame limit")
+    return HEADER.pack(len(payload)) + payload
+
+
+def read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if data is None or len(data) < size:
+        raise ChannelClosed(f"stream ended ({0 if not data else len(data)} of {size} bytes)")
+    return data
+
+
+def read_message(stream: IO[bytes]) -> Message:
+    """The next message; raises ``ChannelClosed`` at the end of the stream."""
+    header = stream.read(HEADER.size)
+    if not header:
+        raise ChannelClosed("stream ended")
+    if len(header) < HEADER.size:
+        header += read_exactly(stream, HEADER.size - len(header))
+    (size,) = HEADER.unpack(header)
+    message = pickle.loads(read_exactly(stream, size))
+    if not isinstance(message, tuple) or not message:
+        raise ContainerError(f"malformed message from the other end: {type(message).__name__}")
+    return message
+
+
+def skip_to_magic(stream: IO[bytes], limit: int = 64 * 1024) -> bytes:
+    """Read up to and including ``MAGIC``; returns what came before it (login noise).
+
+    Raises ``ChannelClosed`` with that text if the stream ends first, and ``ContainerError``
+    if ``limit`` bytes pass without it.
+    """
+    seen = bytearray()
+    while not seen.endswith(MAGIC):
+        chunk = stream.read(1)
+        if not chunk:
+            raise ChannelClosed(seen.decode(errors="replace"))
+        seen += chunk
+        if len(seen) > limit:
+            raise ContainerError(
+                "the worker's output did not start with the concur_nb handshake; "
+                "something on the far side writes to stdout before the worker runs"
+            )
+    return bytes(seen[: -len(MAGIC)])
+
+
+# --- payloads ---------------------------------------------------------------------------------
+
+
+def dump_payload(value: Any) -> bytes:
+    """cloudpickle, so functions and classes defined in a notebook travel by value."""
+    return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_payload(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
+def traceback_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def dump_error(exc: BaseException) -> bytes:
+    """The exception itself if it pickles (and unpickles), else a ``RemoteError``."""
+    try:
+        data = dump_payload(exc)
+        load_payload(data)  # an exception whose __init__ takes other args pickles but won't load
+        return data
+    except Exception:
+        text = traceback_text(exc)
+        return dump_payload(RemoteError(f"{type(exc).__qualname__}: {exc}", text))
+
+
+def dump_result(value: Any) -> tuple[bool, bytes]:
+    """(True, bytes of ``value``), or (False, bytes of a ``RemoteError``) if it can't pickle."""
+    try:
+        return True, dump_payload(value)
+    except Exception as exc:
+        message = (
+            f"the result ({type(value).__qualname__}) could not be pickled to send it back "
+            f"from the worker: {exc!r}; return plain data instead"
+        )
+        return False, dump_payload(RemoteError(message, traceback_text(exc)))
+
+
+class RemoteTraceback(Exception):
+    """Chained as the cause of an exception rebuilt from a worker, to show where it happened."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"\n\n(remote traceback)\n{self.text}"
+
+
+def load_error(data: bytes, remote_traceback: str) -> BaseException:
+    """Rebuild a worker's exception with its remote traceback; a ``RemoteError`` if it can't."""
+    try:
+        exc = load_payload(data)
+    except Exception as why:
+        return RemoteError(f"an exception could not be rebuilt here: {why!r}", remote_traceback)
+    if not isinstance(exc, BaseException):
+        return RemoteError(f"the worker reported a non-exception {exc!r}", remote_traceback)
+    if remote_traceback and not isinstance(exc, RemoteError):
+        exc.__cause__ = RemoteTraceback(remote_traceback)
+    return exc
+
+
+# --- handshake --------------------------------------------------------------------------------
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("concur-nb")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def local_versions() -> dict[str, str]:
+    return {
+        "protocol": str(PROTOCOL_VERSION),
+        "python": ".".join(map(str, sys.version_info[:2])),
+        "cloudpickle": cloudpickle.__version__,
+        "concur_nb": package_version(),
+    }
+
+
+def hello_details(gpus: list[dict[str, str]]) -> dict[str, Any]:
+    """What a worker says about itself first: plain data any Python 3 can unpickle."""
+    return {
+        **local_versions(),
+        "python_full": platform.python_version(),
+        "executable": sys.executable,
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+        "gpus": gpus,
+    }
+
+
+def encode_hello(details: dict[str, Any]) -> bytes:
+    # Protocol 4 and plain types, so an engine on another Python version can still read the
+    # hello and say exactly what differs.
+    payload = pickle.dumps((HELLO, details), protocol=4)
+    return MAGIC + HEADER.pack(len(payload)) + payload
+
+
+def check_versions(details: dict[str, Any], where: str) -> None:
+    """Refuse a worker whose versions differ from this process's, saying what to install."""
+    mine = local_versions()
+    theirs = {key: str(details.get(key, "?")) for key in mine}
+    if theirs == mine:
+        return
+    differs = ", ".join(
+        f"{key} {theirs[key]} there but {mine[key]} here"
+        for key in mine
+        if theirs[key] != mine[key]
+    )
+    fix = []
+    if theirs["python"] != mine["python"]:
+        fix.append(f"point python= at a Python {mine['python']} interpreter on {where}")
+    packages = [f"cloudpickle=={mine['cloudpickle']}"]
+    if mine["concur_nb"] != "unknown":
+        packages.append(f"concur-nb=={mine['concur_nb']}")
+    fix.append(f"run `python -m pip install {' '.join(packages)}` with that interpreter on {where}")
+    raise ContainerError(
+        f"the worker on {where} does not match this kernel ({differs}); functions travel "
+        f"pickled, so both ends need the same versions: {'; '.join(fix)}."
+    )
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+class Outbox:
+    """Sends messages from any thread through one writer thread.
+
+    Messages that pile up while a write is in flight go out together in one write, which is
+    what makes pipelined traffic over SSH cheap. Every ``tick`` seconds the writer thread calls
+    ``on_tick`` (heartbeats and liveness checks live there); ``on_broken`` is called once if
+    the stream cannot be written any more.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        name: str,
+        tick: float,
+        on_tick: Callable[[], Message | None],
+        on_broken: Callable[[BaseException], None],
+    ) -> None:
+        self._stream = stream
+        self._tick = tick
+        self._on_tick = on_tick
+        self._on_broken = on_broken
+        self._pending: list[bytes] = []
+        self._wake = threading.Condition(threading.Lock())
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def send(self, message: Message) -> None:
+        frame = encode(message)
+        with self._wake:
+            self._pending.append(frame)
+            if len(self._pending) == 1:
+                self._wake.notify()
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Write what is pending, then stop the writer thread."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self._tick
+        while True:
+            with self._wake:
+                while not self._pending and not self._closing:
+                    remaining = next_tick - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wake.wait(remaining)
+                frames, self._pending = self._pending, []
+                closing = self._closing
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self._tick
+                beat = self._on_tick()
+                if beat is not None:
+                    frames.append(encode(beat))
+            try:
+                if frames:
+                    self._stream.write(b"".join(frames))
+                    self._stream.flush()
+            except (OSError, ValueError) as exc:  # broken pipe, or the stream was closed
+                self._on_broken(exc)
+                return
+            if closing:
+                return

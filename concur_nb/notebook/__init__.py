@@ -12,20 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .dashboard import Dashboard as Dashboard
-    from .dashboard import dashboard as dashboard
     from .sweep import SweepResult as SweepResult
-    from .sweep import sweep as sweep
     from .tuning import Tuner as Tuner
     from .tuning import tune as tune
 
-_LAZY = {
-    "Dashboard": "dashboard",
-    "dashboard": "dashboard",
-    "Tuner": "tuning",
-    "tune": "tuning",
-    "sweep": "sweep",
-    "SweepResult": "sweep",
-}
+# The functions ``dashboard`` and ``sweep`` share their module's name, so they are reached as
+# ``concur_nb.dashboard`` / ``concur_nb.sweep`` (or ``concur_nb.notebook.dashboard.dashboard``).
+_LAZY = {"Dashboard": "dashboard", "Tuner": "tuning", "tune": "tuning", "SweepResult": "sweep"}
 
 
 def load_ipython_extension(ip: Any) -> None:
@@ -44,12 +37,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-__all__ = [
-    "Dashboard",
-    "SweepResult",
-    "Tuner",
-    "dashboard",
-    "load_ipython_extension",
-    "sweep",
-    "tune",
-]
+__all__ = ["Dashboard", "SweepResult", "Tuner", "load_ipython_extension", "tune"]

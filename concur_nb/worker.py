@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ._containers import protocol as p
-from ._containers.base import CANCELLED, ERROR, OK, Container, Outcome, Target
+from ._containers.base import CANCELLED, ERROR, OK, Container, Outcome, Target, Work
 from ._containers.gpu import query_gpus, usage
 
 HEARTBEAT_INTERVAL = 1.0
@@ -129,7 +129,7 @@ class Worker:
     def _dispatch(self, message: p.Message) -> None:
         kind = message[0]
         if kind == p.SUBMIT:
-            self._submit(message[1], message[2])
+            self._submit(*message[1:])
         elif kind == p.CANCEL:
             if self._container is not None:
                 self._container.cancel(message[1])
@@ -172,9 +172,11 @@ class Worker:
         self._container = LocalContainer(container_id, target, max_inputs, self)
         self._container.start()
 
-    def _submit(self, work_id: str, work_bytes: bytes) -> None:
+    def _submit(
+        self, work_id: str, call_id: str, method: str | None, is_async: bool, arguments: bytes
+    ) -> None:
         try:
-            work = p.load_payload(work_bytes)
+            args, kwargs = p.load_payload(arguments)
         except BaseException as exc:
             error = p.dump_error(
                 p.RemoteError(f"the input's arguments could not be unpickled here: {exc!r}")
@@ -183,7 +185,7 @@ class Worker:
             return
         assert self._container is not None, "submit before the container was loaded"
         self._outbox.send((p.STARTED, work_id))
-        self._container.submit(work)
+        self._container.submit(Work(work_id, call_id, method, args, kwargs, is_async))
 
     # --- ContainerHost: what the container reports ---------------------------------------
 

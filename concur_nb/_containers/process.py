@@ -135,7 +135,8 @@ class ProcessContainer:
 
     def submit(self, work: Work) -> None:
         try:
-            data = p.dump_payload(work)
+            # Only the arguments go through cloudpickle: it is ~10x slower on a dataclass.
+            data = p.dump_payload((work.args, work.kwargs))
         except Exception as exc:
             # The engine's contract: never call the host from the caller's thread.
             threading.Thread(
@@ -144,7 +145,7 @@ class ProcessContainer:
             return
         with self._lock:
             self._running.add(work.id)
-        self._send((p.SUBMIT, work.id, data))
+        self._send((p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data))
 
     def cancel(self, work_id: str) -> None:
         self._send((p.CANCEL, work_id))

@@ -12,7 +12,8 @@ Conversation::
     worker -> engine   HELLO {versions, host, pid, gpus}
     engine -> worker   TARGET target_bytes, container_id, max_inputs, env, sys_path
     worker -> engine   READY  |  FAILED message, traceback_text
-    engine -> worker   SUBMIT work_id, work_bytes      CANCEL work_id      CAPACITY n
+    engine -> worker   SUBMIT work_id, call_id, method, is_async, arguments_bytes
+    engine -> worker   CANCEL work_id      CAPACITY n
     worker -> engine   STARTED work_id      LOG work_id, stream, text      WARNING message
     worker -> engine   FINISHED work_id, kind, value_bytes, traceback_text
     both ways          HEARTBEAT details    (the worker's details: GPU use, or None)

@@ -1,0 +1,276 @@
+"""Containers on remote hosts, reached with the system OpenSSH client.
+
+``ssh("gpu-box", "user@other", python="/opt/venv/bin/python")`` makes a backend whose
+containers each run ``python -m concur_nb.worker`` on one of the hosts, over ``ssh``: the
+user's ``~/.ssh/config`` (aliases, keys, agent, ProxyJump) applies as in a terminal. ssh runs
+with ``BatchMode=yes``, so a host that would prompt fails at once with a clear error, and with
+``ConnectTimeout``, so an unreachable host fails within seconds. Host keys are always checked
+against known_hosts; nothing here turns that off. All traffic rides the SSH channel: nothing
+listens on a port.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._errors import InvalidError
+from .base import ContainerHost, Target
+from .gpu import GpuSpec, validate_spec
+from .process import GpuPins, Launch, ProcessContainer
+
+# Options whose value is a local file path; such paths are never shown in messages.
+_PATH_OPTIONS = ("-i", "-F", "-E", "-S")
+_PATH_SETTINGS = re.compile(
+    r"^(IdentityFile|UserKnownHostsFile|GlobalKnownHostsFile|CertificateFile|ControlPath|"
+    r"IdentityAgent)\s*=\s*(.+)$",
+    re.IGNORECASE,
+)
+_KEYISH_PATH = re.compile(r"(?:~|/)[^\s\"']*(?:\.ssh|id_[A-Za-z0-9_]+|\.pem|\.key)[^\s\"']*")
+
+
+def secret_paths(options: Sequence[str]) -> list[str]:
+    """The file paths named in ssh options (keys, known_hosts files...)."""
+    paths = []
+    for flag, value in zip(options, options[1:], strict=False):
+        if flag in _PATH_OPTIONS:
+            paths.append(value)
+        elif flag == "-o" and (match := _PATH_SETTINGS.match(value)):
+            paths.append(match.group(2).strip())
+    return paths
+
+
+def redact(text: str, paths: Sequence[str]) -> str:
+    """``text`` with key and known_hosts paths replaced, so no key location reaches a log."""
+    for path in sorted(paths, key=len, reverse=True):
+        text = text.replace(path, "<path>")
+    return _KEYISH_PATH.sub("<path>", text)
+
+
+def remote_command(python: str, worker_args: Sequence[str]) -> str:
+    """The command the remote shell runs; ``~/...`` in ``python`` still expands there."""
+    if python.startswith("~/"):
+        program = "~/" + shlex.quote(python[2:])
+    else:
+        program = shlex.quote(python)
+    return " ".join(["exec", program, "-m", "concur_nb.worker", *map(shlex.quote, worker_args)])
+
+
+def explain_ssh_exit(
+    destination: str, python: str, secrets: Sequence[str]
+) -> Callable[[int | None, str], str]:
+    def explain(code: int | None, stderr: str) -> str:
+        said = redact(stderr.strip(), secrets)
+        last = said.splitlines()[-1] if said else "(nothing on stderr)"
+        if code is None:
+            return f"could not run the ssh client to reach {destination}: {said}"
+        if code == 255 and "host key verification failed" in said.lower():
+            return (
+                f"ssh refused {destination}: its host key is not in known_hosts (or it "
+                "changed). concur_nb always checks host keys; verify the key and add it, e.g. "
+                f"by running `ssh {destination}` once in a terminal."
+            )
+        if code == 255 and "permission denied" in said.lower():
+            return (
+                f"{destination} refused the login ({last}). concur_nb runs ssh with "
+                "BatchMode=yes, so a key or agent must log in without any prompt."
+            )
+        if code == 255:
+            return f"cannot reach {destination} over ssh: {last}"
+        if code == 127 or "not found" in said or "No such file" in said:
+            return (
+                f"the Python interpreter {python!r} was not found on {destination}; "
+                "pass ssh(..., python='/path/to/python') naming one that has concur_nb."
+            )
+        if "No module named" in said and "concur_nb" in said:
+            return (
+                f"concur_nb is not installed for {python!r} on {destination}; run "
+                f"`{python} -m pip install concur-nb` there."
+            )
+        return f"the worker on {destination} exited with code {code}:\n{said}"
+
+    return explain
+
+
+class SSHBackend:
+    """Containers on one or more SSH hosts; made by ``concur_nb.ssh(...)``."""
+
+    name = "ssh"
+
+    def __init__(
+        self,
+        destinations: Sequence[str],
+        *,
+        python: str,
+        gpus: GpuSpec,
+        containers_per_host: int | None,
+        ssh_options: Sequence[str],
+        connect_timeout: float,
+        start_timeout: float,
+        heartbeat_timeout: float,
+    ) -> None:
+        self.destinations = tuple(destinations)
+        self.python = python
+        self._per_host = containers_per_host
+        self._options = tuple(ssh_options)
+        self._connect_timeout = connect_timeout
+        self._start_timeout = start_timeout
+        self._heartbeat_timeout = heartbeat_timeout
+        self._secrets = secret_paths(self._options)
+        self._pins = {dest: GpuPins(gpus) for dest in self.destinations}
+        self._lock = threading.Lock()
+        self._live = dict.fromkeys(self.destinations, 0)
+
+    def argv(self, destination: str) -> list[str]:
+        timeout = max(1, round(self._connect_timeout))
+        return [
+            "ssh",
+            "-T",  # no terminal: the channel carries binary frames
+            "-o",
+            "BatchMode=yes",  # fail instead of prompting for a password or a host key
+            "-o",
+            f"ConnectTimeout={timeout}",
+            *self._options,
+            # ssh keeps the first value it gets for an option, so these are only defaults.
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "LogLevel=ERROR",
+            "--",
+            destination,
+            remote_command(self.python, ["--orphan-timeout", str(3 * self._heartbeat_timeout)]),
+        ]
+
+    def capacity(self, destination: str) -> int | None:
+        """Containers this host should run at once (None: no limit of its own)."""
+        if self._per_host is not None:
+            return self._per_host
+        return self._pins[destination].capacity()
+
+    def create(
+        self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
+    ) -> ProcessContainer:
+        destination = self._place()
+        launch = Launch(
+            argv=self.argv(destination),
+            kind="ssh",
+            host_name=destination,
+            explain_exit=explain_ssh_exit(destination, self.python, self._secrets),
+            start_timeout=self._start_timeout,
+            heartbeat_timeout=self._heartbeat_timeout,
+        )
+        return ProcessContainer(
+            container_id,
+            target,
+            max_inputs,
+            host,
+            launch,
+            self._pins[destination],
+            on_end=lambda container: self._release(destination),
+        )
+
+    def max_containers(self) -> int | None:
+        total = 0
+        for destination in self.destinations:
+            capacity = self.capacity(destination)
+            if capacity is None:
+                return None
+            total += capacity
+        return total
+
+    def live_containers(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._live)
+
+    def _place(self) -> str:
+        """The host with the most room left (the least loaded when all are full)."""
+
+        def room(destination: str) -> float:
+            capacity = self.capacity(destination)
+            free = float("inf") if capacity is None else capacity - self._live[destination]
+            return free - self._live[destination] / 1e6  # ties: the less busy host
+
+        with self._lock:
+            destination = max(self.destinations, key=room)
+            self._live[destination] += 1
+        return destination
+
+    def _release(self, destination: str) -> None:
+        with self._lock:
+            self._live[destination] -= 1
+
+    def __repr__(self) -> str:
+        return f"ssh({', '.join(map(repr, self.destinations))}, python={self.python!r})"
+
+
+def ssh(
+    *destinations: str,
+    python: str = "python3",
+    gpus: Any = None,
+    containers_per_host: int | None = None,
+    ssh_options: Sequence[str] = (),
+    connect_timeout: float = 5,
+    start_timeout: float = 60,
+    heartbeat_timeout: float = 10,
+) -> SSHBackend:
+    """Run a function's containers on SSH hosts: ``function(backend=concur_nb.ssh("gpu-box"))``.
+
+    - ``destinations``: what you would type after ``ssh`` (``"user@host"``, an alias from
+      ``~/.ssh/config``); several hosts share the containers.
+    - ``python``: the interpreter on the hosts; it needs the same Python minor version,
+      cloudpickle and concur_nb as this kernel (checked at connect, with a fix in the error).
+    - ``gpus``: None puts one container on each GPU of a host (hosts without GPUs run on the
+      CPU); an int gives each container that many GPUs; ``[[0, 1], [2, 3]]`` names the groups;
+      False leaves ``CUDA_VISIBLE_DEVICES`` alone.
+    - ``containers_per_host``: a fixed number of containers per host instead.
+    - ``ssh_options``: extra ssh arguments, e.g. ``("-p", "2222", "-i", key)``.
+    - ``connect_timeout``: seconds before an unreachable host is given up.
+    - ``heartbeat_timeout``: seconds of silence after which a worker is presumed dead and its
+      inputs are rescheduled.
+
+    Example::
+
+        @concur_nb.function(backend=concur_nb.ssh("gpu-box", python="~/venv/bin/python"))
+        @concur_nb.concurrent(max_inputs=32)
+        def embed(texts): ...
+    """
+    if not destinations or not all(isinstance(d, str) and d.strip() for d in destinations):
+        raise InvalidError(
+            f"ssh{destinations!r}: name at least one host, e.g. ssh('user@gpu-box')."
+        )
+    if isinstance(ssh_options, str):
+        raise InvalidError(
+            f"ssh_options={ssh_options!r} is a string; pass a list of arguments, e.g. "
+            "ssh_options=['-p', '2222']."
+        )
+    if containers_per_host is not None and (
+        isinstance(containers_per_host, bool)
+        or not isinstance(containers_per_host, int)
+        or containers_per_host < 1
+    ):
+        raise InvalidError(
+            f"containers_per_host={containers_per_host!r}: use a positive int, or None for "
+            "one container per GPU."
+        )
+    for name, value in (
+        ("connect_timeout", connect_timeout),
+        ("start_timeout", start_timeout),
+        ("heartbeat_timeout", heartbeat_timeout),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise InvalidError(f"{name}={value!r}: use a positive number of seconds.")
+    return SSHBackend(
+        destinations,
+        python=python,
+        gpus=validate_spec(gpus),
+        containers_per_host=containers_per_host,
+        ssh_options=ssh_options,
+        connect_timeout=connect_timeout,
+        start_timeout=start_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+    )

@@ -1,0 +1,185 @@
+"""The worker's wire protocol: frames, the handshake, errors that travel, and a raw session."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import cloudpickle
+import pytest
+
+from concur_nb._containers import protocol as p
+from concur_nb._containers.base import ERROR, OK, Target
+from concur_nb._errors import ContainerError, RemoteError
+from concur_nb.worker import LineBuffer
+
+
+def frames(*messages: p.Message) -> io.BytesIO:
+    return io.BytesIO(b"".join(p.encode(m) for m in messages))
+
+
+def test_messages_come_back_in_order_across_frames() -> None:
+    stream = frames((p.SUBMIT, "in-1", "fc-1", None, False, b"x" * 100_000), (p.CANCEL, "in-1"))
+    assert p.read_message(stream)[:2] == (p.SUBMIT, "in-1")
+    assert p.read_message(stream) == (p.CANCEL, "in-1")
+    with pytest.raises(p.ChannelClosed):
+        p.read_message(stream)
+
+
+def test_a_frame_cut_short_is_a_closed_channel_not_garbage() -> None:
+    whole = p.encode((p.LOG, "in-1", "stdout", "hello\n"))
+    with pytest.raises(p.ChannelClosed):
+        p.read_message(io.BytesIO(whole[:-3]))
+
+
+def test_login_noise_before_the_handshake_is_skipped_and_kept() -> None:
+    stream = io.BytesIO(b"Welcome to gpu-box!\n" + p.encode_hello(p.hello_details([])))
+    assert p.skip_to_magic(stream) == b"Welcome to gpu-box!\n"
+    kind, details = p.read_message(stream)
+    assert kind == p.HELLO and details["pid"] == os.getpid()
+
+
+def test_output_without_a_handshake_is_refused() -> None:
+    with pytest.raises(p.ChannelClosed, match="bash: python3: command not found"):
+        p.skip_to_magic(io.BytesIO(b"bash: python3: command not found\n"))
+
+
+def test_matching_versions_pass_the_handshake() -> None:
+    p.check_versions(p.hello_details([]), "gpu-box")
+
+
+def test_a_cloudpickle_mismatch_says_what_to_install_where() -> None:
+    theirs = {**p.hello_details([]), "cloudpickle": "2.2.1"}
+    with pytest.raises(ContainerError) as caught:
+        p.check_versions(theirs, "gpu-box")
+    message = str(caught.value)
+    assert "cloudpickle 2.2.1 there but" in message
+    assert f"pip install cloudpickle=={cloudpickle.__version__}" in message
+    assert "on gpu-box" in message
+
+
+def test_a_python_mismatch_asks_for_a_matching_interpreter() -> None:
+    theirs = {**p.hello_details([]), "python": "3.9"}
+    with pytest.raises(ContainerError, match=r"python 3\.9 there .*Python \d+\.\d+ interpreter"):
+        p.check_versions(theirs, "gpu-box")
+
+
+def test_an_exception_travels_with_its_remote_traceback() -> None:
+    try:
+        raise KeyError("missing")
+    except KeyError as exc:
+        data, text = p.dump_error(exc), p.traceback_text(exc)
+    rebuilt = p.load_error(data, text)
+    assert isinstance(rebuilt, KeyError)
+    assert "raise KeyError" in str(rebuilt.__cause__)
+
+
+class NeedsTwoArguments(Exception):
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+def test_an_exception_that_cannot_be_rebuilt_becomes_a_remote_error() -> None:
+    try:
+        raise NeedsTwoArguments(1, 2)
+    except NeedsTwoArguments as exc:
+        data, text = p.dump_error(exc), p.traceback_text(exc)
+    rebuilt = p.load_error(data, text)
+    assert isinstance(rebuilt, RemoteError)
+    assert "NeedsTwoArguments: 1/2" in str(rebuilt)
+    assert "raise NeedsTwoArguments" in rebuilt.remote_traceback
+
+
+def test_a_result_that_cannot_be_pickled_becomes_a_clear_error() -> None:
+    ok, data = p.dump_result(threading.Lock())
+    assert not ok
+    error = p.load_payload(data)
+    assert isinstance(error, RemoteError) and "could not be pickled" in str(error)
+
+
+def test_print_chunks_become_one_log_line() -> None:
+    sent: list[p.Message] = []
+    lines = LineBuffer(sent.append)
+    for chunk in ("squaring", " ", "3", "\n", "partial"):
+        lines.write("in-1", "stdout", chunk)
+    assert sent == [(p.LOG, "in-1", "stdout", "squaring 3\n")]
+    lines.flush("in-1")
+    assert sent[-1] == (p.LOG, "in-1", "stdout", "partial")
+
+
+def double(x: int) -> int:
+    print("doubling", x)
+    return 2 * x
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen[bytes]]:
+    """A worker process whose stdio this test speaks to directly, frame by frame."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "concur_nb.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        p.skip_to_magic(process.stdout)
+        try:
+            yield process
+        finally:
+            process.kill()
+
+
+def hello_and_target(worker: subprocess.Popen[bytes], *messages: p.Message) -> dict[str, Any]:
+    assert worker.stdin is not None and worker.stdout is not None
+    kind, details = p.read_message(worker.stdout)
+    assert kind == p.HELLO
+    target = cloudpickle.dumps(Target("double", double, False))
+    first = (p.TARGET, target, "c-1", 2, {}, sys.path)
+    worker.stdin.write(b"".join(p.encode(m) for m in (first, *messages)))
+    worker.stdin.flush()
+    return details  # type: ignore[no-any-return]
+
+
+def until(worker: subprocess.Popen[bytes], kind: str) -> list[p.Message]:
+    """Messages up to and including the first of ``kind`` (heartbeats left out)."""
+    assert worker.stdout is not None
+    seen = []
+    while True:
+        message = p.read_message(worker.stdout)
+        if message[0] != p.HEARTBEAT:
+            seen.append(message)
+        if message[0] == kind:
+            return seen
+
+
+def test_a_raw_session_with_the_worker_runs_an_input_and_ends_on_shutdown(
+    worker: subprocess.Popen[bytes],
+) -> None:
+    arguments = cloudpickle.dumps(((21,), {}))
+    details = hello_and_target(
+        worker, (p.SUBMIT, "in-1", "fc-1", None, False, arguments), (p.SHUTDOWN, True)
+    )
+    assert details["pid"] == worker.pid
+    seen = until(worker, p.STOPPED)
+    assert [m[0] for m in seen[:2]] == [p.READY, p.STARTED]
+    assert (p.LOG, "in-1", "stdout", "doubling 21\n") in seen
+    finished = next(m for m in seen if m[0] == p.FINISHED)
+    assert finished[2] == OK and p.load_payload(finished[3]) == 42
+    assert worker.wait(timeout=10) == 0
+
+
+def test_the_worker_exits_when_the_engine_goes_away(worker: subprocess.Popen[bytes]) -> None:
+    assert worker.stdin is not None
+    worker.stdin.close()  # as when the kernel dies or the SSH link drops
+    assert worker.wait(timeout=10) == 0
+
+
+def test_arguments_that_cannot_be_unpickled_fail_only_that_input(
+    worker: subprocess.Popen[bytes],
+) -> None:
+    hello_and_target(worker, (p.SUBMIT, "in-1", "fc-1", None, False, b"not a pickle"))
+    finished = until(worker, p.FINISHED)[-1]
+    assert finished[1] == "in-1" and finished[2] == ERROR
+    assert "could not be unpickled" in str(p.load_payload(finished[3]))

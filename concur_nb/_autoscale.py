@@ -81,7 +81,7 @@ def decide(
 
 
 def _why_up(demand: int, settings: Settings, have: int, wanted: int) -> str:
-    if demand == 0 or wanted == settings.min_containers and demand <= settings.target * have:
+    if demand == 0 or (wanted == settings.min_containers and demand <= settings.target * have):
         return f"min_containers={settings.min_containers}"
     reason = f"demand {demand} > target_inputs={settings.target} x {have} container(s)"
     if settings.buffer_containers:

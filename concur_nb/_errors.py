@@ -36,7 +36,11 @@ class RemoteError(Exception):
 
     def __str__(self) -> str:
         base = super().__str__()
-        return f"{base}\n\nRemote traceback:\n{self.remote_traceback}" if self.remote_traceback else base
+        return (
+            f"{base}\n\nRemote traceback:\n{self.remote_traceback}"
+            if self.remote_traceback
+            else base
+        )
 
 
 class ContainerError(RuntimeError):

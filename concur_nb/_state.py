@@ -224,6 +224,7 @@ class Metrics:
         self.queue_waits: deque[float] = deque(maxlen=self.SAMPLES)
         self.run_times: deque[float] = deque(maxlen=self.SAMPLES)
         self._marks: deque[tuple[float, int]] = deque(maxlen=256)
+        self.first_submit_at: float | None = None
 
     @property
     def finished(self) -> int:
@@ -234,7 +235,9 @@ class Metrics:
         done = self.finished
         self._marks.append((now, done))
         for at, count in self._marks:
-            if now - at <= window:
-                span = now - at
-                return (done - count) / span if span > 0 else 0.0
-        return 0.0
+            if now - at <= window and now - at >= 0.5:
+                return (done - count) / (now - at)
+        # No earlier reading to compare with: the average since work first arrived.
+        if self.first_submit_at is None or now <= self.first_submit_at:
+            return 0.0
+        return done / (now - self.first_submit_at)

@@ -1,0 +1,151 @@
+"""Async works as tasks on one event loop, in a thread of its own.
+
+A task that finishes a work asks the host for the next one and runs it itself, so a busy
+container behaves like a fixed set of worker tasks (no task per input, no semaphore). A
+watchdog notices when an input blocks the loop and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from .._context import InputScope, current_scope
+from .base import CANCELLED, ERROR, OK, Outcome, Work
+
+CANCELLED_OUTCOME = Outcome(CANCELLED)
+LAG_CHECK_EVERY = 0.1  # seconds between watchdog ticks
+LAG_WARN_AFTER = 0.25  # a tick this late means something blocked the loop
+
+# Loops that run inputs: a blocking call made on one of them would stall its siblings or
+# deadlock, so the API refuses it there.
+input_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+class LoopSlots:
+    def __init__(
+        self,
+        name: str,
+        resolve: Callable[[Work], Callable[..., Any]],
+        scope_for: Callable[[Work], InputScope],
+        finished: Callable[[Work, Outcome], Work | None],
+        warn: Callable[[str], None],
+    ) -> None:
+        self._name = name
+        self._resolve = resolve
+        self._scope_for = scope_for
+        self._finished = finished
+        self._warn = warn
+        self._inbox: deque[Work] = deque()
+        self._wake_pending = False
+        self._running: dict[str, tuple[asyncio.Task[Any], InputScope]] = {}
+        self._cancelled_before_start: set[str] = set()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
+        self._last_lag_warning = 0.0
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self.loop.call_soon(ready.set)
+        self._thread.start()
+        ready.wait()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coro`` on this loop from another thread and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def submit(self, work: Work) -> None:
+        self._inbox.append(work)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def cancel(self, work_id: str) -> bool:
+        entry = self._running.get(work_id)
+        if entry is not None:
+            entry[1].cancelled = True
+        self.loop.call_soon_threadsafe(self._cancel_on_loop, work_id)
+        return entry is not None
+
+    def running_ids(self) -> list[str]:
+        return list(self._running)
+
+    def stop(self, timeout: float | None = None) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # --- on the loop's thread -------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        input_loops.add(self.loop)
+        self.loop.call_soon(self._watch_lag, self.loop.time() + LAG_CHECK_EVERY)
+        try:
+            self.loop.run_forever()
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+            self.loop.run_until_complete(asyncio.sleep(0))
+        finally:
+            self.loop.close()
+
+    def _drain(self) -> None:
+        self._wake_pending = False
+        while self._inbox:
+            self.loop.create_task(self._serve(self._inbox.popleft()))
+
+    def _cancel_on_loop(self, work_id: str) -> None:
+        entry = self._running.get(work_id)
+        if entry is None:
+            self._cancelled_before_start.add(work_id)  # still in the inbox
+        else:
+            entry[1].cancelled = True
+            entry[0].cancel()
+
+    async def _serve(self, work: Work | None) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        while work is not None:
+            outcome = await self._execute(work, task)
+            work = self._finished(work, outcome)
+
+    async def _execute(self, work: Work, task: asyncio.Task[Any]) -> Outcome:
+        if work.id in self._cancelled_before_start:
+            self._cancelled_before_start.discard(work.id)
+            return CANCELLED_OUTCOME
+        fn = self._resolve(work)
+        scope = self._scope_for(work)
+        token = current_scope.set(scope)
+        self._running[work.id] = (task, scope)
+        try:
+            return Outcome(OK, await fn(*work.args, **work.kwargs))
+        except asyncio.CancelledError:
+            return CANCELLED_OUTCOME
+        except BaseException as exc:
+            return Outcome(ERROR, exc)
+        finally:
+            del self._running[work.id]
+            current_scope.reset(token)
+            # Our cancel must not linger in the reused task (asyncio.timeout counts these).
+            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
+            if scope.cancelled and uncancel is not None and task.cancelling():  # type: ignore[attr-defined,unused-ignore]
+                uncancel()
+
+    def _watch_lag(self, expected: float) -> None:
+        now = self.loop.time()
+        lag = now - expected
+        if lag > LAG_WARN_AFTER and time.monotonic() - self._last_lag_warning > 10:
+            self._last_lag_warning = time.monotonic()
+            self._warn(
+                f"an async input blocked the event loop of {self._name} for {lag:.2f}s, "
+                "stalling every other input on it; await non-blocking calls, or move "
+                "blocking work off the loop with `await asyncio.to_thread(...)`."
+            )
+        self.loop.call_at(now + LAG_CHECK_EVERY, self._watch_lag, now + LAG_CHECK_EVERY)

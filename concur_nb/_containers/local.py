@@ -1,0 +1,210 @@
+"""The in-process container: sync works on threads, async works as tasks on one loop.
+
+It hosts a function or one instance of a class. ``enter`` hooks run once before the first
+work, ``exit`` hooks when the container retires. Out-of-process workers (``concur_nb.worker``)
+run this same container and relay its reports as messages.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .._context import InputScope, ensure_capture
+from .._errors import ContainerError
+from .aio import LoopSlots
+from .base import ContainerHost, Outcome, Target, Work
+from .threads import ThreadSlots
+
+STOP_TIMEOUT = 5.0  # seconds to wait for cancelled works before giving up on a thread
+
+
+def needs_loop(target: Target) -> bool:
+    if target.is_class:
+        return bool(target.async_methods) or any(
+            inspect.iscoroutinefunction(getattr(target.obj, name))
+            for name in (*target.enter, *target.exit)
+        )
+    return inspect.iscoroutinefunction(target.obj)
+
+
+class LocalContainer:
+    host_name = "local"
+    gpus: tuple[str, ...] = ()
+
+    def __init__(
+        self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
+    ) -> None:
+        self.id = container_id
+        self.kind = "asyncio" if needs_loop(target) else "thread"
+        self._target = target
+        self._host = host
+        self._instance: Any = None
+        self._lock = threading.Lock()
+        self._outstanding = 0  # works submitted and not yet finished
+        self._idle = threading.Condition(self._lock)
+        self._stopping = False
+        self._threads = ThreadSlots(
+            f"{container_id}-thread", self._resolve, self._scope_for, self._after_sync
+        )
+        self._loop: LoopSlots | None = None
+        self._on_loop: dict[str, bool] = {}  # outstanding work id -> runs on the loop
+
+    # --- Container interface --------------------------------------------------------------
+
+    def start(self) -> None:
+        threading.Thread(target=self._start, name=f"{self.id}-start", daemon=True).start()
+
+    def submit(self, work: Work) -> None:
+        with self._lock:
+            self._outstanding += 1
+        self._route(work)
+
+    def cancel(self, work_id: str) -> None:
+        on_loop = self._on_loop.get(work_id)
+        if on_loop is None:
+            return  # already finished
+        if on_loop:
+            assert self._loop is not None
+            self._loop.cancel(work_id)
+        else:
+            self._threads.cancel(work_id)
+
+    def set_capacity(self, max_inputs: int) -> None:
+        pass  # threads start lazily as load needs them; the scheduler enforces the cap
+
+    def stop(self, *, graceful: bool) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+        threading.Thread(
+            target=self._stop, args=(graceful,), name=f"{self.id}-stop", daemon=True
+        ).start()
+
+    def kill(self) -> None:
+        for work_id in self._running_ids():
+            self.cancel(work_id)
+
+    def info(self) -> dict[str, Any]:
+        return {"outstanding": self._outstanding}
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        try:
+            ensure_capture()
+            if needs_loop(self._target):
+                self._loop = LoopSlots(
+                    f"{self.id}-loop",
+                    self._resolve,
+                    self._scope_for,
+                    self._after_async,
+                    lambda message: self._host.warning(self, message),
+                )
+                self._loop.start()
+            if self._target.is_class:
+                self._instance = self._target.obj()
+                self._run_hooks(self._target.enter)
+        except BaseException as exc:
+            error = ContainerError(
+                f"container {self.id} of {self._target.name} failed to start: {exc!r}"
+            )
+            error.__cause__ = exc
+            self._shut_executors()
+            self._host.failed(self, error)
+            return
+        self._host.ready(self)
+
+    def _run_hooks(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            hook = getattr(self._instance, name)
+            if inspect.iscoroutinefunction(hook):
+                assert self._loop is not None
+                self._loop.run(hook())
+            else:
+                hook()
+
+    def _stop(self, graceful: bool) -> None:
+        if not graceful:
+            self.kill()
+        with self._lock:
+            self._idle.wait_for(
+                lambda: self._outstanding == 0, timeout=None if graceful else STOP_TIMEOUT
+            )
+        try:
+            if self._target.is_class and self._instance is not None:
+                self._run_hooks(self._target.exit)
+        except BaseException as exc:
+            self._host.warning(self, f"exit hook of {self._target.name} raised {exc!r}")
+        finally:
+            self._shut_executors()
+            self._host.stopped(self)
+
+    def _shut_executors(self) -> None:
+        self._threads.stop(timeout=STOP_TIMEOUT)
+        if self._loop is not None:
+            self._loop.stop(timeout=STOP_TIMEOUT)
+
+    def _running_ids(self) -> list[str]:
+        ids = self._threads.running_ids()
+        if self._loop is not None:
+            ids += self._loop.running_ids()
+        return ids
+
+    def _route(self, work: Work) -> None:
+        self._on_loop[work.id] = work.is_async
+        if work.is_async:
+            assert self._loop is not None, "async work on a container without a loop"
+            self._loop.submit(work)
+        else:
+            self._threads.submit(work)
+
+    def _resolve(self, work: Work) -> Callable[..., Any]:
+        if work.method is None:
+            return self._target.obj
+        return getattr(self._instance, work.method)
+
+    def _scope_for(self, work: Work) -> InputScope:
+        host, work_id = self._host, work.id
+        return InputScope(
+            work.id, work.call_id, lambda stream, text: host.log(work_id, stream, text)
+        )
+
+    def _after(self, work: Work, outcome: Outcome, on_loop: bool) -> Work | None:
+        """Report ``work``'s end; keep the next work if it runs on the same executor."""
+        self._on_loop.pop(work.id, None)
+        following = self._host.finished(self, work.id, outcome)
+        if following is not None and following.is_async == on_loop:
+            self._on_loop[following.id] = on_loop
+            return following
+        if following is not None:
+            self._route(following)  # the same slot, the other executor
+            return None
+        with self._lock:
+            self._outstanding -= 1
+            if self._outstanding == 0:
+                self._idle.notify_all()
+        return None
+
+    def _after_sync(self, work: Work, outcome: Outcome) -> Work | None:
+        return self._after(work, outcome, on_loop=False)
+
+    def _after_async(self, work: Work, outcome: Outcome) -> Work | None:
+        return self._after(work, outcome, on_loop=True)
+
+
+class LocalBackend:
+    """In-process containers: the default for every function."""
+
+    name = "local"
+
+    def create(
+        self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
+    ) -> LocalContainer:
+        return LocalContainer(container_id, target, max_inputs, host)
+
+    def max_containers(self) -> int | None:
+        return None

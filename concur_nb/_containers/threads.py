@@ -1,0 +1,125 @@
+"""Sync works on a pool of long-lived threads, one work per thread at a time.
+
+Threads are started lazily, as load needs them, up to the container's capacity, and each keeps
+serving: when its work ends it asks the host for the next one directly, so a busy container
+never waits on the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+from .._context import InputScope, current_scope
+from .._errors import InputCancellation
+from .base import CANCELLED, ERROR, OK, Outcome, Work
+from .cancel_into_thread import clear_pending, raise_in_thread
+
+CANCELLED_OUTCOME = Outcome(CANCELLED)
+
+
+class ThreadSlots:
+    def __init__(
+        self,
+        name: str,
+        resolve: Callable[[Work], Callable[..., object]],
+        scope_for: Callable[[Work], InputScope],
+        finished: Callable[[Work, Outcome], Work | None],
+    ) -> None:
+        self._name = name
+        self._resolve = resolve
+        self._scope_for = scope_for
+        self._finished = finished
+        self._inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._load = 0  # works handed to this pool and not yet done
+        self._running: dict[str, tuple[int, InputScope]] = {}
+        self._cancelled_before_start: set[str] = set()
+
+    def submit(self, work: Work) -> None:
+        with self._lock:
+            self._load += 1
+            thread = None
+            if self._load > len(self._threads):
+                thread = threading.Thread(
+                    target=self._serve, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+        if thread is not None:
+            thread.start()
+        self._inbox.put(work)
+
+    def cancel(self, work_id: str) -> bool:
+        """Raise ``InputCancellation`` in the thread running ``work_id``; False if none is."""
+        with self._lock:
+            entry = self._running.get(work_id)
+            if entry is None:
+                self._cancelled_before_start.add(work_id)  # still in the inbox
+                return False
+            thread_id, scope = entry
+            if not scope.cancelled:
+                scope.cancelled = True
+                raise_in_thread(thread_id, InputCancellation)
+        return True
+
+    def running_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    def stop(self, timeout: float | None = None) -> None:
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._inbox.put(None)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+    def _serve(self) -> None:
+        while True:
+            work = self._inbox.get()
+            if work is None:
+                return
+            while work is not None:
+                outcome = self._execute(work)
+                work = self._finished(work, outcome)
+            with self._lock:
+                self._load -= 1
+
+    def _execute(self, work: Work) -> Outcome:
+        fn = self._resolve(work)
+        scope = self._scope_for(work)
+        thread_id = threading.get_ident()
+        with self._lock:
+            if work.id in self._cancelled_before_start:
+                self._cancelled_before_start.discard(work.id)
+                return CANCELLED_OUTCOME
+            self._running[work.id] = (thread_id, scope)
+        token = current_scope.set(scope)
+        outcome: Outcome | None = None
+        try:
+            try:
+                outcome = Outcome(OK, fn(*work.args, **work.kwargs))
+            except InputCancellation:
+                outcome = CANCELLED_OUTCOME
+            except BaseException as exc:
+                outcome = Outcome(ERROR, exc)
+            self._forget(work.id, thread_id)
+        except InputCancellation:
+            # The cancellation landed after the user's code returned; its result is moot.
+            self._forget(work.id, thread_id)
+            if outcome is None:
+                outcome = CANCELLED_OUTCOME
+        finally:
+            current_scope.reset(token)
+        return outcome
+
+    def _forget(self, work_id: str, thread_id: int) -> None:
+        with self._lock:
+            entry = self._running.pop(work_id, None)
+            if entry is not None and entry[1].cancelled:
+                clear_pending(
+                    thread_id
+                )  # a cancellation that has not fired yet must not hit the next work

@@ -1,0 +1,142 @@
+"""Which input is running here, and per-input capture of its output.
+
+Each running input gets an ``InputScope`` in a context variable, so ``current_input_id()`` is
+right per thread and per asyncio task. While a scope is set, ``print``, writes to
+``sys.stdout``/``sys.stderr`` and ``logging`` records are routed to that input's log, with no
+id in the message. Outside any input, output goes where it always went.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TextIO
+
+LogSink = Callable[[str, str], None]  # (stream, text)
+
+
+class InputScope:
+    """The running input's identity, where its output goes, and whether it was cancelled."""
+
+    __slots__ = ("call_id", "cancelled", "input_id", "sink")
+
+    def __init__(self, input_id: str, call_id: str, sink: LogSink) -> None:
+        self.input_id = input_id
+        self.call_id = call_id
+        self.sink = sink
+        self.cancelled = False
+
+
+current_scope: contextvars.ContextVar[InputScope | None] = contextvars.ContextVar(
+    "concur_nb_input", default=None
+)
+
+# Whether captured output is also written to the original stream. None: automatic, which
+# means yes outside a Jupyter kernel and no inside one (where the dashboard shows it per input
+# and output from threads would land in whichever cell happens to be current).
+echo_output: bool | None = None
+
+
+def current_input_id() -> str | None:
+    """The id of the input running in this thread or task, or None outside an input."""
+    scope = current_scope.get()
+    return scope.input_id if scope is not None else None
+
+
+def current_function_call_id() -> str | None:
+    """The id of the call (``FunctionCall.object_id``) the running input belongs to."""
+    scope = current_scope.get()
+    return scope.call_id if scope is not None else None
+
+
+def input_cancelled() -> bool:
+    """True once the running input has been cancelled (for cooperative checks in loops)."""
+    scope = current_scope.get()
+    return scope is not None and scope.cancelled
+
+
+def _should_echo() -> bool:
+    if echo_output is not None:
+        return echo_output
+    return "ipykernel" not in sys.modules
+
+
+class _StreamRouter(io.TextIOBase):
+    """Stands in for ``sys.stdout``/``sys.stderr``: input output to its log, the rest through."""
+
+    def __init__(self, name: str, original: TextIO) -> None:
+        self._name = name
+        self._original = original
+
+    def write(self, text: str) -> int:
+        scope = current_scope.get()
+        if scope is None:
+            return self._original.write(text)
+        scope.sink(self._name, text)
+        if _should_echo():
+            self._original.write(text)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+_install_lock = threading.Lock()
+_record_factory_installed = False
+
+
+def ensure_capture() -> None:
+    """Route this process's stdout, stderr and logging through the per-input capture.
+
+    Cheap when already in place; re-installs if something (pytest, a kernel) swapped the
+    streams since.
+    """
+    if type(sys.stdout) is _StreamRouter and type(sys.stderr) is _StreamRouter:
+        return
+    with _install_lock:
+        if type(sys.stdout) is not _StreamRouter and sys.stdout is not None:
+            sys.stdout = _StreamRouter("stdout", sys.stdout)
+        if type(sys.stderr) is not _StreamRouter and sys.stderr is not None:
+            sys.stderr = _StreamRouter("stderr", sys.stderr)
+        _install_record_factory()
+
+
+def _root_handler_writes_to_capture() -> bool:
+    """True if a root stream handler already prints records into the captured streams.
+
+    Then the stream capture holds the record (in the user's own format) and capturing it here
+    too would show every line twice.
+    """
+    return any(
+        type(getattr(handler, "stream", None)) is _StreamRouter for handler in logging.root.handlers
+    )
+
+
+def _install_record_factory() -> None:
+    global _record_factory_installed
+    if _record_factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+    formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        scope = current_scope.get()
+        record.input_id = scope.input_id if scope is not None else None
+        if scope is not None and not _root_handler_writes_to_capture():
+            scope.sink("log", formatter.format(record) + "\n")
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _record_factory_installed = True

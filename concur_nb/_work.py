@@ -1,0 +1,189 @@
+"""Inputs and calls: what a caller submitted, and how its outcomes reach the caller.
+
+A call (one ``remote``/``spawn``, or one ``map``) owns its inputs' outcomes in submission
+order. Outcomes are delivered from engine threads; a caller waits on them from a plain thread
+(``wait``/``next_done``) or from its own event loop (``wait_async``/``next_done_async``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import queue
+import threading
+from collections import deque
+from typing import Any
+
+from ._state import InputLog
+
+# Statuses of an input.
+QUEUED = "queued"
+RUNNING = "running"
+RETRY_WAIT = "retry_wait"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMED_OUT = "timed_out"
+FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
+
+_prefix = os.urandom(3).hex()
+_input_numbers = itertools.count(1)
+_call_numbers = itertools.count(1)
+
+
+def new_call_id() -> str:
+    return f"fc-{_prefix}{next(_call_numbers):x}"
+
+
+class Input:
+    """One submitted input, through all its attempts."""
+
+    __slots__ = (
+        "args",
+        "attempt",
+        "batch",
+        "call",
+        "container_id",
+        "error",
+        "finished_at",
+        "id",
+        "index",
+        "kwargs",
+        "log",
+        "method",
+        "queued_at",
+        "settled",
+        "started_at",
+        "status",
+        "work_id",
+    )
+
+    def __init__(
+        self,
+        call: Call,
+        index: int,
+        method: str | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        now: float,
+    ) -> None:
+        self.id = f"in-{_prefix}{next(_input_numbers):x}"
+        self.call = call
+        self.index = index
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.status = QUEUED
+        self.attempt = 1
+        self.queued_at = now
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.container_id: str | None = None
+        self.error: str | None = None
+        self.log: InputLog | None = None
+        self.batch: list[Input] | None = None  # set on the first input of a running batch
+        self.work_id: str | None = None  # the running work this input is part of
+        self.settled = False  # the caller has its outcome (a late result is then ignored)
+
+
+_PENDING = object()
+
+
+class Call:
+    """The outcomes of one call's inputs, filled in by engine threads, read by the caller."""
+
+    def __init__(self, call_id: str, count: int, streaming: bool) -> None:
+        self.id = call_id
+        self.inputs: list[Input] = []
+        self.values: list[Any] = [_PENDING] * count
+        self.ok: list[bool] = [False] * count
+        self._remaining = count
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        if count == 0:
+            self._done.set()
+        self._stream: queue.SimpleQueue[int] | None = queue.SimpleQueue() if streaming else None
+        # Async waiters: (loop, callback) pairs woken once per burst of outcomes.
+        self._async_wakers: list[_LoopWaker] = []
+
+    def settle(self, index: int, ok: bool, value: Any) -> None:
+        """Record input ``index``'s outcome (at most once) and wake whoever waits."""
+        with self._lock:
+            if self.values[index] is not _PENDING:
+                return
+            self.values[index] = value
+            self.ok[index] = ok
+            self._remaining -= 1
+            finished = self._remaining == 0
+            wakers = self._async_wakers
+        if self._stream is not None:
+            self._stream.put(index)
+        if finished:
+            self._done.set()
+        for waker in wakers:
+            waker.wake(index)
+
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    def is_settled(self, index: int) -> bool:
+        return self.values[index] is not _PENDING
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every input has an outcome; False on timeout."""
+        return self._done.wait(timeout)
+
+    def next_done(self, timeout: float | None = None) -> int:
+        """Block until another input settles and return its index (streaming calls)."""
+        assert self._stream is not None
+        return self._stream.get(timeout=timeout)
+
+    def async_waker(self) -> _LoopWaker:
+        """A waker on the running loop that collects settled indices as they come."""
+        waker = _LoopWaker(asyncio.get_running_loop())
+        with self._lock:
+            self._async_wakers = [*self._async_wakers, waker]
+            already = [i for i, v in enumerate(self.values) if v is not _PENDING]
+        for index in already:
+            waker.wake(index)
+        return waker
+
+    def drop_waker(self, waker: _LoopWaker) -> None:
+        with self._lock:
+            self._async_wakers = [w for w in self._async_wakers if w is not waker]
+
+
+class _LoopWaker:
+    """Hands settled indices to one event loop, one thread-safe wake-up per burst."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._ready: deque[int] = deque()
+        self._scheduled = False
+        self._event = asyncio.Event()
+
+    def wake(self, index: int) -> None:
+        self._ready.append(index)
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                self._loop.call_soon_threadsafe(self._set)
+            except RuntimeError:  # the caller's loop is closed; nobody is waiting
+                pass
+
+    def _set(self) -> None:
+        self._scheduled = False
+        self._event.set()
+
+    async def next_batch(self) -> list[int]:
+        """Wait until at least one index is ready and return all that are."""
+        while not self._ready:
+            self._event.clear()
+            if self._ready:
+                break
+            await self._event.wait()
+        batch = list(self._ready)
+        for _ in batch:
+            self._ready.popleft()
+        return batch

@@ -48,9 +48,8 @@ class RecordingComm:
     def receive(self, state: dict[str, Any]) -> None:
         """Deliver a state change as if the front-end sent it (a click, a slider move)."""
         assert self.handler is not None
-        self.handler(
-            {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}}
-        )
+        data = {"method": "update", "state": state, "buffer_paths": []}
+        self.handler({"content": {"data": data}, "buffers": []})
 
 
 def install(monkeypatch: pytest.MonkeyPatch) -> list[RecordingComm]:

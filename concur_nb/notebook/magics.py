@@ -20,6 +20,12 @@ from ._env import in_kernel
 _NAMED_BACKENDS = ("thread", "asyncio", "process")
 
 
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def _api() -> Any:
     import concur_nb  # the public API; imported late so the magics load before the engine
 
@@ -82,6 +88,9 @@ class ConcurrentMagics(Magics):
             requests.get(url).text
         """
         args = parse_argstring(self.concurrent, line)
+        for key in ("map_expr", "as_name", "backend"):  # IPython keeps the quotes around values
+            if getattr(args, key) is not None:
+                setattr(args, key, _unquote(getattr(args, key)))
         if args.max_inputs is None:
             raise UsageError(
                 "%%concurrent needs --max-inputs N (how many inputs one container runs at once)"
@@ -177,9 +186,9 @@ class ConcurrentMagics(Magics):
             if value is not None:
                 options[key] = value
         if args.backend is not None:
-            backend = args.backend.strip("'\"")
+            backend = args.backend
             options["backend"] = (
-                backend if backend in _NAMED_BACKENDS else self._eval(args.backend, "--backend")
+                backend if backend in _NAMED_BACKENDS else self._eval(backend, "--backend")
             )
         if name is not None:
             options["name"] = name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -199,7 +200,7 @@ def test_help_shows_every_option(ip: InteractiveShell) -> None:
 def test_misuse_prints_one_clear_line(
     ip: InteractiveShell, capsys: pytest.CaptureFixture[str], line: str, body: str, message: str
 ) -> None:
-    with pytest.raises(UsageError, match="."):
+    with pytest.raises(UsageError, match=re.escape(message)):
         cell(ip, line, body)
     capsys.readouterr()
     ip.run_cell(f"%%concurrent {line}\n{body}")

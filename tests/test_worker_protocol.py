@@ -136,10 +136,11 @@ def hello_and_target(worker: subprocess.Popen[bytes], *messages: p.Message) -> d
     kind, details = p.read_message(worker.stdout)
     assert kind == p.HELLO
     target = cloudpickle.dumps(Target("double", double, False))
-    first = (p.TARGET, target, "c-1", 2, {}, sys.path)
+    first: p.Message = (p.TARGET, target, "c-1", 2, {}, sys.path)
     worker.stdin.write(b"".join(p.encode(m) for m in (first, *messages)))
     worker.stdin.flush()
-    return details  # type: ignore[no-any-return]
+    assert isinstance(details, dict)
+    return details
 
 
 def until(worker: subprocess.Popen[bytes], kind: str) -> list[p.Message]:

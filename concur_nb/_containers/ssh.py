@@ -11,6 +11,7 @@ listens on a port.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import threading
@@ -35,7 +36,7 @@ _KEYISH_PATH = re.compile(r"(?:~|/)[^\s\"']*(?:\.ssh|id_[A-Za-z0-9_]+|\.pem|\.ke
 def secret_paths(options: Sequence[str]) -> list[str]:
     """The file paths named in ssh options (keys, known_hosts files...)."""
     paths = []
-    for flag, value in zip(options, options[1:], strict=False):
+    for flag, value in itertools.pairwise(options):
         if flag in _PATH_OPTIONS:
             paths.append(value)
         elif flag == "-o" and (match := _PATH_SETTINGS.match(value)):
@@ -52,10 +53,8 @@ def redact(text: str, paths: Sequence[str]) -> str:
 
 def remote_command(python: str, worker_args: Sequence[str]) -> str:
     """The command the remote shell runs; ``~/...`` in ``python`` still expands there."""
-    if python.startswith("~/"):
-        program = "~/" + shlex.quote(python[2:])
-    else:
-        program = shlex.quote(python)
+    home = python.startswith("~/")
+    program = "~/" + shlex.quote(python[2:]) if home else shlex.quote(python)
     return " ".join(["exec", program, "-m", "concur_nb.worker", *map(shlex.quote, worker_args)])
 
 

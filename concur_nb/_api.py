@@ -61,8 +61,8 @@ def _require_running_loop(what: str, instead: str) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         raise InvalidError(
-            f"{what} is for async code (await it inside `async def`); from sync code call "
-            f"`{instead}`."
+            f"{what} is for async code (await it inside `async def`, or in a notebook cell); "
+            f"from sync code call `{instead}`."
         ) from None
 
 
@@ -137,6 +137,7 @@ class _Handle:
                     default_max,
                 )
                 engine.add_pool(pool)
+                pool.start()  # brings up min_containers
                 self._pool = pool
             return self._pool
 
@@ -258,7 +259,7 @@ class Function(_Handle):
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         if owner is None:
-            super().__init__(getattr(fn, "__qualname__", "function"))
+            super().__init__(getattr(fn, "__name__", "function"))
         else:
             self.name = f"{owner.name}.{method}"
         self.remote = _Dual(self._remote, self._remote_aio)
@@ -625,7 +626,7 @@ class Cls(_Handle):
     """
 
     def __init__(self, user_cls: type) -> None:
-        super().__init__(user_cls.__qualname__)
+        super().__init__(user_cls.__name__)
         self._user_cls = user_cls
         self.__doc__ = user_cls.__doc__
         members = {n: v for n, v in vars(user_cls).items() if callable(v)}

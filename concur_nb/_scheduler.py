@@ -127,6 +127,11 @@ class Pool:
         self._closed = False
         self._stopped_event = threading.Condition(self._lock)
 
+    def start(self) -> None:
+        """Start what the settings ask for with no demand yet (``min_containers``)."""
+        with self._lock:
+            self._rebalance(self.clock.now())
+
     # --- submitting and cancelling ----------------------------------------------------------
 
     def submit(
@@ -696,6 +701,7 @@ class Pool:
     def inputs(self, limit: int = 200) -> list[InputInfo]:
         with self._lock:
             running = [m for lead in self._active.values() for m in (lead.batch or [lead])]
+            running += [inp for _, _, inp in self._retries if inp.status == _work.RETRY_WAIT]
             chosen = running[:limit]
             chosen += list(itertools.islice(reversed(self._recent), max(0, limit - len(chosen))))
             if len(chosen) < limit:

@@ -1,0 +1,46 @@
+"""Shared fixtures: every test's functions are shut down after it, so no thread outlives it."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from concur_nb._engine import engine
+from concur_nb.testing import MockClock
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip a test of a real component when it is missing, except in CI where that fails."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing; CI must run every test of a real component")
+    pytest.skip(f"{what} is missing")
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Poll until ``predicate()`` is true (for effects that land on another thread)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_new_functions() -> Iterator[None]:
+    before = {id(h) for h in engine.handles()}
+    yield
+    for handle in engine.handles():
+        if id(handle) not in before:
+            handle.shutdown()
+
+
+@pytest.fixture
+def clock() -> MockClock:
+    return MockClock()

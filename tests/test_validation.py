@@ -1,0 +1,183 @@
+"""Every misuse gets one clear error naming what was wrong, the value seen, and the fix."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import concur_nb
+from concur_nb import InvalidError
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10"])
+def test_bad_max_inputs_is_rejected_with_its_value(bad: object) -> None:
+    with pytest.raises(InvalidError, match=rf"max_inputs.*{bad!r}"):
+        concur_nb.concurrent(max_inputs=bad)
+
+
+def test_missing_max_inputs_says_it_is_required() -> None:
+    with pytest.raises(InvalidError, match="needs max_inputs"):
+        concur_nb.concurrent()
+
+
+def test_target_inputs_above_max_is_rejected() -> None:
+    with pytest.raises(InvalidError, match=r"target_inputs=11 is above max_inputs=10"):
+        concur_nb.concurrent(max_inputs=10, target_inputs=11)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, False])
+def test_target_inputs_below_one_or_not_an_int_is_rejected(bad: object) -> None:
+    with pytest.raises(InvalidError, match="target_inputs"):
+        concur_nb.concurrent(max_inputs=10, target_inputs=bad)
+
+
+def test_concurrent_on_a_method_says_decorate_the_class() -> None:
+    with pytest.raises(InvalidError, match="decorate the class instead"):
+
+        class Model:
+            @concur_nb.concurrent(max_inputs=2)
+            def predict(self, x: int) -> int:
+                return x
+
+
+@pytest.mark.parametrize(
+    ("decorator", "fix"),
+    [
+        (concur_nb.concurrent, r"concurrent\(max_inputs=10\)"),
+        (concur_nb.function, r"function\(\)"),
+        (concur_nb.batched, r"batched\(max_batch_size=8, wait_ms=100\)"),
+        (concur_nb.method, r"method\(\)"),
+        (concur_nb.enter, r"enter\(\)"),
+    ],
+)
+def test_decorators_without_parentheses_say_how_to_call_them(decorator: object, fix: str) -> None:
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(InvalidError, match=fix):
+        decorator(f)  # type: ignore[operator]
+
+
+def test_min_containers_above_max_containers_is_rejected() -> None:
+    with pytest.raises(InvalidError, match="min_containers=3 is above max_containers=2"):
+        concur_nb.function(min_containers=3, max_containers=2)
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_scaledown_window_must_be_positive(bad: float) -> None:
+    with pytest.raises(InvalidError, match=rf"scaledown_window must be > 0, got {bad}"):
+        concur_nb.function(scaledown_window=bad)
+
+
+@pytest.mark.parametrize("bad", ["3", -1, 1.5, [3]])
+def test_bad_retries_are_rejected(bad: object) -> None:
+    with pytest.raises(InvalidError, match="retries"):
+        concur_nb.function(retries=bad)
+
+
+def test_retries_backoff_below_one_is_rejected() -> None:
+    with pytest.raises(InvalidError, match="backoff_coefficient"):
+        concur_nb.Retries(max_retries=2, backoff_coefficient=0.5)
+
+
+def test_unknown_backend_is_rejected_at_decoration() -> None:
+    with pytest.raises(InvalidError, match="backend must be"):
+        concur_nb.function(backend="gpu-cluster")
+
+
+@pytest.mark.parametrize("size", [0, 1001, -1])
+def test_batch_size_outside_1_to_1000_is_rejected(size: int) -> None:
+    with pytest.raises(InvalidError, match="max_batch_size"):
+        concur_nb.batched(max_batch_size=size, wait_ms=10)
+
+
+def test_negative_wait_ms_is_rejected() -> None:
+    with pytest.raises(InvalidError, match="wait_ms must be >= 0"):
+        concur_nb.batched(max_batch_size=4, wait_ms=-1)
+
+
+def test_batched_function_with_defaults_is_rejected() -> None:
+    with pytest.raises(InvalidError, match="default for 'scale'"):
+
+        @concur_nb.batched(max_batch_size=4, wait_ms=10)
+        def embed(texts: list[str], scale: int = 2) -> list[int]:
+            return [len(t) * scale for t in texts]
+
+
+def test_batched_function_returning_wrong_length_fails_its_inputs_clearly() -> None:
+    @concur_nb.batched(max_batch_size=4, wait_ms=0)
+    def broken(xs: list[int]) -> list[int]:
+        return xs[:-1]
+
+    results = list(broken.map([1, 2, 3, 4], return_exceptions=True))
+    assert all(isinstance(r, InvalidError) for r in results), results
+    assert "must return a list with one output per input" in str(results[0])
+
+
+def test_generator_functions_are_rejected() -> None:
+    with pytest.raises(InvalidError, match="is a generator"):
+
+        @concur_nb.concurrent(max_inputs=2)
+        def numbers(n: int):  # type: ignore[no-untyped-def]
+            yield from range(n)
+
+
+def test_aio_call_from_sync_code_says_to_use_the_blocking_form() -> None:
+    @concur_nb.concurrent(max_inputs=2)
+    def double(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(InvalidError, match=r"from sync code call `double.remote\(...\)`"):
+        double.remote.aio(1)
+
+
+def test_blocking_call_inside_an_async_input_is_refused() -> None:
+    @concur_nb.concurrent(max_inputs=2)
+    def double(x: int) -> int:
+        return 2 * x
+
+    @concur_nb.concurrent(max_inputs=2)
+    async def caller(x: int) -> int:
+        return double.remote(x)
+
+    with pytest.raises(InvalidError, match=r"await double.remote.aio"):
+        caller.remote(1)
+
+
+def test_awaiting_from_an_async_input_works() -> None:
+    @concur_nb.concurrent(max_inputs=2)
+    def double(x: int) -> int:
+        return 2 * x
+
+    @concur_nb.concurrent(max_inputs=2)
+    async def caller(x: int) -> int:
+        return await double.remote.aio(x) + 1
+
+    async def main() -> int:
+        return await caller.remote.aio(5)
+
+    assert caller.remote(4) == 9
+    assert asyncio.run(main()) == 11
+
+
+def test_class_with_constructor_arguments_is_refused_with_the_fix() -> None:
+    @concur_nb.concurrent(max_inputs=2)
+    class Model:
+        @concur_nb.method()
+        def predict(self, x: int) -> int:
+            return x
+
+    with pytest.raises(InvalidError, match="takes no arguments"):
+        Model("big")
+
+
+def test_unknown_method_lists_the_methods() -> None:
+    @concur_nb.concurrent(max_inputs=2)
+    class Model:
+        @concur_nb.method()
+        def predict(self, x: int) -> int:
+            return x
+
+    with pytest.raises(AttributeError, match=r"methods: \['predict'\]"):
+        Model().train  # noqa: B018

@@ -37,7 +37,7 @@ from ._context import current_input_id as current_input_id
 from ._errors import FunctionTimeoutError, InputCancellation, InvalidError
 from ._errors import RemoteError as RemoteError
 from ._markers import enter as enter
-from ._markers import exit as exit  # noqa: A004
+from ._markers import exit as exit
 from ._markers import method as method
 from ._retries import Retries as Retries
 

@@ -1,0 +1,66 @@
+"""The public surface is pinned, and the engine pulls in no notebook library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import concur_nb
+
+PUBLIC = {
+    "CallCancelledError",
+    "Cls",
+    "ContainerError",
+    "ContainerSnapshot",
+    "Event",
+    "Function",
+    "FunctionCall",
+    "FunctionSnapshot",
+    "FunctionTimeoutError",
+    "InputCancellation",
+    "InputInfo",
+    "InvalidError",
+    "LogLine",
+    "RemoteError",
+    "Retries",
+    "ScalingDecision",
+    "Settings",
+    "batched",
+    "concurrent",
+    "current_function_call_id",
+    "current_input_id",
+    "enter",
+    "exit",
+    "function",
+    "functions",
+    "gather",
+    "input_cancelled",
+    "method",
+    "shutdown",
+}
+
+
+def test_public_names_are_pinned() -> None:
+    exported = {n for n in vars(concur_nb) if not n.startswith("_")}
+    modules = {"modal", "testing", "notebook", "worker"}
+    lazy = set(getattr(concur_nb, "__all__", ())) - PUBLIC
+    assert PUBLIC <= exported | set(getattr(concur_nb, "__all__", ()))
+    assert exported - modules - PUBLIC - lazy == set()
+
+
+def test_importing_the_engine_pulls_in_no_notebook_library() -> None:
+    code = (
+        "import sys, concur_nb\n"
+        "@concur_nb.concurrent(max_inputs=2)\n"
+        "def f(x): return x\n"
+        "assert f.remote(1) == 1\n"
+        "bad = [m for m in ('IPython', 'ipywidgets', 'plotly', 'ipykernel') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_every_exception_says_what_it_is_for() -> None:
+    for name in ("InvalidError", "InputCancellation", "FunctionTimeoutError", "RemoteError"):
+        assert getattr(concur_nb, name).__doc__

@@ -78,30 +78,32 @@ def sshd_descendants(root: int) -> list[int]:
     return found
 
 
-class PrivateSshd:
-    """Start with ``start()``, end with ``stop()`` (which also cuts live sessions)."""
+class SshKeys:
+    """A host key and a client key, with the client's own authorized_keys and known_hosts."""
 
-    def __init__(self, sshd: str) -> None:
-        self.sshd = sshd
+    def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="concur_nb-sshd-"))
-        self.port = 0
         self.user = getpass.getuser()
-        self.destination = f"{self.user}@127.0.0.1"
+        self.host_key = self.dir / "host_key"
         self.client_key = self.dir / "client_key"
+        self.authorized_keys = self.dir / "authorized_keys"
         self.known_hosts = self.dir / "known_hosts"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._host_key = self.dir / "host_key"
-        keygen(self._host_key)
+        keygen(self.host_key)
         keygen(self.client_key)
-        (self.dir / "authorized_keys").write_text((self.dir / "client_key.pub").read_text())
+        self.authorized_keys.write_text((self.dir / "client_key.pub").read_text())
+        self.known_hosts.write_text("")
+
+    def trust(self, port: int) -> None:
+        """Add the host key for 127.0.0.1:``port`` to the client's known_hosts."""
+        kind, key = (self.dir / "host_key.pub").read_text().split()[:2]
+        with self.known_hosts.open("a") as known:
+            known.write(f"[127.0.0.1]:{port} {kind} {key}\n")
 
     def options(self, known_hosts: Path | None = None) -> list[str]:
-        """Client options for this server; ``known_hosts`` may name another file."""
+        """Client options for servers with these keys; ``known_hosts`` may name another file."""
         return [
             "-F",
             "/dev/null",  # not the user's ~/.ssh/config
-            "-p",
-            str(self.port),
             "-i",
             str(self.client_key),
             "-o",
@@ -112,17 +114,38 @@ class PrivateSshd:
             "GlobalKnownHostsFile=/dev/null",
         ]
 
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivateSshd:
+    """One server on a free port; ``start()``, then ``stop()`` (which also cuts live sessions).
+
+    ``destination`` is an ``ssh://user@127.0.0.1:port`` URI, so one set of client options
+    serves several servers.
+    """
+
+    def __init__(self, sshd: str, keys: SshKeys) -> None:
+        self.sshd = sshd
+        self.keys = keys
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def destination(self) -> str:
+        return f"ssh://{self.keys.user}@127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 15.0) -> PrivateSshd:
         self.port = free_port()
-        config = self.dir / "sshd_config"
+        config = self.keys.dir / f"sshd_config_{self.port}"
         config.write_text(
             "\n".join(
                 [
                     f"Port {self.port}",
                     "ListenAddress 127.0.0.1",
-                    f"HostKey {self._host_key}",
-                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
-                    f"PidFile {self.dir / 'sshd.pid'}",
+                    f"HostKey {self.keys.host_key}",
+                    f"AuthorizedKeysFile {self.keys.authorized_keys}",
+                    f"PidFile {self.keys.dir / f'sshd_{self.port}.pid'}",
                     "PasswordAuthentication no",
                     "KbdInteractiveAuthentication no",
                     "PubkeyAuthentication yes",
@@ -134,17 +157,16 @@ class PrivateSshd:
                 ]
             )
         )
-        host_key = (self.dir / "host_key.pub").read_text().split()
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
+        self.keys.trust(self.port)
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
-        self._process = subprocess.Popen(
-            [self.sshd, "-D", "-e", "-f", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "sshd.log", "wb"),  # noqa: SIM115 (the child keeps it)
-            start_new_session=True,  # its own group, so stop() also ends the live sessions
-        )
+        with (self.keys.dir / f"sshd_{self.port}.log").open("wb") as log:
+            self._process = subprocess.Popen(
+                [self.sshd, "-D", "-e", "-f", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self._wait_listening(timeout)
         return self
 
@@ -153,7 +175,8 @@ class PrivateSshd:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RuntimeError(f"sshd exited: {(self.dir / 'sshd.log').read_text()}")
+                log = self.keys.dir / f"sshd_{self.port}.log"
+                raise RuntimeError(f"sshd exited: {log.read_text()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -176,7 +199,3 @@ class PrivateSshd:
                 pass
         self._process.wait()
         self._process = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)

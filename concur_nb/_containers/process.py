@@ -100,7 +100,7 @@ class ProcessContainer:
         host: ContainerHost,
         launch: Launch,
         pins: GpuPins,
-        on_end: Callable[[ProcessContainer], None] = lambda container: None,
+        on_end: Callable[[ProcessContainer, BaseException | None], None] = lambda c, e: None,
     ) -> None:
         self.id = container_id
         self.kind = launch.kind
@@ -127,6 +127,11 @@ class ProcessContainer:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._stderr_closed = threading.Event()
         self._running: set[str] = set()
+
+    @property
+    def was_ready(self) -> bool:
+        """Whether the worker ever got ready (a failure before that is a failure to start)."""
+        return self._ready
 
     # --- Container interface --------------------------------------------------------------
 
@@ -341,7 +346,7 @@ class ProcessContainer:
                     except OSError:
                         pass
         self._pins.release(self._pinned)
-        self._on_end(self)
+        self._on_end(self, error)
         if error is None:
             self._host.stopped(self)
         else:

@@ -15,6 +15,7 @@ import itertools
 import re
 import shlex
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ _PATH_SETTINGS = re.compile(
     r"IdentityAgent)\s*=\s*(.+)$",
     re.IGNORECASE,
 )
+HOST_DOWN_FOR = 30.0  # seconds a host that failed to start a container is passed over
 _KEYISH_PATH = re.compile(r"(?:~|/)[^\s\"']*(?:\.ssh|id_[A-Za-z0-9_]+|\.pem|\.key)[^\s\"']*")
 
 
@@ -122,6 +124,7 @@ class SSHBackend:
         self._pins = {dest: GpuPins(gpus) for dest in self.destinations}
         self._lock = threading.Lock()
         self._live = dict.fromkeys(self.destinations, 0)
+        self._down_until: dict[str, float] = {}
 
     def argv(self, destination: str) -> list[str]:
         timeout = max(1, round(self._connect_timeout))
@@ -170,12 +173,14 @@ class SSHBackend:
             host,
             launch,
             self._pins[destination],
-            on_end=lambda container: self._release(destination),
+            on_end=lambda container, error: self._release(destination, container, error),
         )
 
     def max_containers(self) -> int | None:
+        """The sum over hosts that are up (over all hosts when none is, so errors surface)."""
+        hosts = self._hosts_up() or self.destinations
         total = 0
-        for destination in self.destinations:
+        for destination in hosts:
             capacity = self.capacity(destination)
             if capacity is None:
                 return None
@@ -195,13 +200,23 @@ class SSHBackend:
             return free - self._live[destination] / 1e6  # ties: the less busy host
 
         with self._lock:
-            destination = max(self.destinations, key=room)
+            destination = max(self._hosts_up() or self.destinations, key=room)
             self._live[destination] += 1
         return destination
 
-    def _release(self, destination: str) -> None:
+    def _hosts_up(self) -> tuple[str, ...]:
+        now = time.monotonic()
+        return tuple(d for d in self.destinations if self._down_until.get(d, 0.0) <= now)
+
+    def _release(
+        self, destination: str, container: ProcessContainer, error: BaseException | None
+    ) -> None:
         with self._lock:
             self._live[destination] -= 1
+            if error is not None and not container.was_ready:
+                # It could not even start there: place the next containers on other hosts
+                # for a while instead of failing again and again on this one.
+                self._down_until[destination] = time.monotonic() + HOST_DOWN_FOR
 
     def __repr__(self) -> str:
         return f"ssh({', '.join(map(repr, self.destinations))}, python={self.python!r})"

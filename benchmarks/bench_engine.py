@@ -1,0 +1,684 @@
+"""Engine benchmarks: concur_nb beside the tools a user would pick instead, in one run.
+
+    python benchmarks/bench_engine.py            # full sizes (about 1-2 minutes)
+    python benchmarks/bench_engine.py --quick    # smaller counts (under 30 s), same targets
+
+Every workload runs concur_nb and its peers one after the other in this process, on this
+machine, so the ratios are what matter, not the absolute numbers. The targets come from issue 2.
+The table is printed and written to ``benchmarks/results/engine.md`` (``--out`` to change).
+
+Notes on method:
+- Per-input overhead (W1, W1a) is the best of a few repeats, for every runner alike; the other
+  workloads run once (they are dominated by sleeping, not by noise).
+- A concur_nb function keeps its containers between calls (as in a notebook), so W1-W5 measure
+  warm containers; the autoscaling workload defines a new function so it starts from zero.
+- Efficiency = ideal wall time (inputs / concurrency x sleep) / measured wall time.
+- Memory (W4) is the tracemalloc peak during the run minus the traced size before it, in a
+  separate run from the timed one (tracing slows everything down); per input.
+- Latency (W5) is measured where the caller sees it: an asyncio caller spawns each input at its
+  arrival time and a task per input awaits the result; finish is when that task wakes up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import concur_nb
+
+try:
+    import joblib
+except ImportError:  # optional peer
+    joblib = None
+
+try:
+    import dask  # noqa: F401  (only used when installed)
+    import dask.bag
+
+    HAVE_DASK = True
+except ImportError:
+    HAVE_DASK = False
+
+perf = time.perf_counter
+
+
+@dataclasses.dataclass
+class Row:
+    workload: str
+    runner: str
+    api: str
+    wall: float
+    inputs: int
+    efficiency: float | None = None
+    note: str = ""
+
+    @property
+    def us_per_input(self) -> float:
+        return self.wall / self.inputs * 1e6
+
+
+@dataclasses.dataclass
+class Check:
+    name: str
+    target: str
+    measured: str
+    passed: bool
+
+
+ROWS: list[Row] = []
+CHECKS: list[Check] = []
+
+
+def record(row: Row) -> Row:
+    ROWS.append(row)
+    eff = f"  eff {row.efficiency:.3f}" if row.efficiency is not None else ""
+    print(
+        f"  {row.workload:<6} {row.runner:<34} {row.wall:8.3f} s  "
+        f"{row.us_per_input:9.2f} us/input{eff}  {row.note}",
+        flush=True,
+    )
+    return row
+
+
+def check(name: str, target: str, measured: str, passed: bool) -> None:
+    CHECKS.append(Check(name, target, measured, passed))
+
+
+def best_of(repeats: int, run: Callable[[], float]) -> float:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        times.append(run())
+    return min(times)
+
+
+def run_async(make: Callable[[], Awaitable[float]]) -> float:
+    """Run a coroutine that times itself (inside its loop) and returns seconds."""
+
+    async def main() -> float:
+        return await make()
+
+    return asyncio.run(main())
+
+
+# --- the user functions -----------------------------------------------------------------------
+
+
+def noop(x: int) -> int:
+    return x
+
+
+async def anoop(x: int) -> int:
+    return x
+
+
+def make_sleeper(seconds: float) -> Callable[[int], int]:
+    def sleeper(x: int) -> int:
+        time.sleep(seconds)
+        return x
+
+    return sleeper
+
+
+def make_async_sleeper(seconds: float) -> Callable[[int], Awaitable[int]]:
+    async def asleeper(x: int) -> int:
+        await asyncio.sleep(seconds)
+        return x
+
+    return asleeper
+
+
+def concurrent_fn(fn: Any, max_inputs: int, name: str, **function_settings: Any) -> Any:
+    """Register ``fn`` under ``name`` (a fresh pool each time)."""
+    handle = concur_nb.concurrent(max_inputs=max_inputs)(fn)
+    return concur_nb.function(name=name, **function_settings)(handle)
+
+
+def time_sync_map(f: Any, n: int) -> float:
+    t0 = perf()
+    out = list(f.map(range(n)))
+    wall = perf() - t0
+    assert len(out) == n and out[-1] == n - 1
+    return wall
+
+
+def time_aio_map(f: Any, n: int) -> float:
+    async def go() -> float:
+        t0 = perf()
+        out = [y async for y in f.map.aio(range(n))]
+        wall = perf() - t0
+        assert len(out) == n and out[-1] == n - 1
+        return wall
+
+    return run_async(go)
+
+
+# --- peers ------------------------------------------------------------------------------------
+
+
+def time_thread_pool(fn: Callable[[int], int], workers: int, n: int) -> float:
+    t0 = perf()
+    with ThreadPoolExecutor(workers) as pool:
+        out = list(pool.map(fn, range(n)))
+    wall = perf() - t0
+    assert len(out) == n
+    return wall
+
+
+def time_joblib(fn: Callable[[int], int], workers: int, n: int) -> float:
+    assert joblib is not None
+    t0 = perf()
+    out = joblib.Parallel(n_jobs=workers, backend="threading")(
+        joblib.delayed(fn)(i) for i in range(n)
+    )
+    wall = perf() - t0
+    assert len(out) == n
+    return wall
+
+
+def time_dask(fn: Callable[[int], int], workers: int, n: int) -> float:
+    t0 = perf()
+    bag = dask.bag.from_sequence(range(n), npartitions=workers)
+    out = bag.map(fn).compute(scheduler="threads", num_workers=workers)
+    wall = perf() - t0
+    assert len(out) == n
+    return wall
+
+
+def time_semaphore_gather(fn: Callable[[int], Awaitable[int]], limit: int, n: int) -> float:
+    async def go() -> float:
+        sem = asyncio.Semaphore(limit)
+
+        async def one(x: int) -> int:
+            async with sem:
+                return await fn(x)
+
+        t0 = perf()
+        out = await asyncio.gather(*(one(x) for x in range(n)))
+        wall = perf() - t0
+        assert len(out) == n
+        return wall
+
+    return run_async(go)
+
+
+def time_worker_tasks(fn: Callable[[int], Awaitable[int]], workers: int, n: int) -> float:
+    """A fixed set of worker tasks pulling from one shared iterator."""
+
+    async def go() -> float:
+        items: Iterator[int] = iter(range(n))
+        out: list[int | None] = [None] * n
+
+        async def worker() -> None:
+            for x in items:
+                out[x] = await fn(x)
+
+        t0 = perf()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        wall = perf() - t0
+        assert out[-1] == n - 1
+        return wall
+
+    return run_async(go)
+
+
+def traced_growth(run: Callable[[], object]) -> int:
+    """Peak bytes allocated during ``run`` above what was allocated before (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+# --- workloads --------------------------------------------------------------------------------
+
+
+def w1(n: int, repeats: int) -> None:
+    print(f"W1: {n} no-op sync inputs, 8 at a time", flush=True)
+    f = concurrent_fn(noop, 8, "w1_noop")
+    time_sync_map(f, min(n, 2000))  # start the container
+    tpe = record(
+        Row("W1", "ThreadPoolExecutor(8).map", "-", best_of(repeats, lambda: time_thread_pool(noop, 8, n)), n)
+    )
+    if joblib is not None:
+        record(
+            Row(
+                "W1",
+                "joblib threading n_jobs=8",
+                "-",
+                best_of(repeats, lambda: time_joblib(noop, 8, n)),
+                n,
+            )
+        )
+    if HAVE_DASK:
+        record(Row("W1", "dask.bag threads=8", "-", best_of(repeats, lambda: time_dask(noop, 8, n)), n))
+    ours = record(
+        Row("W1", "concur_nb max_inputs=8", "f.map", best_of(repeats, lambda: time_sync_map(f, n)), n)
+    )
+    f.shutdown()
+    ratio = ours.wall / tpe.wall
+    check(
+        "W1 us/input vs ThreadPoolExecutor",
+        "<= 1.5 x",
+        f"{ours.us_per_input:.1f} vs {tpe.us_per_input:.1f} us = {ratio:.2f} x",
+        ratio <= 1.5,
+    )
+
+
+def w1a(n: int, repeats: int) -> None:
+    print(f"W1a: {n} no-op async inputs, 8 at a time", flush=True)
+    f = concurrent_fn(anoop, 8, "w1a_anoop")
+    time_sync_map(f, min(n, 2000))
+    sem = record(
+        Row(
+            "W1a",
+            "asyncio Semaphore(8)+gather",
+            "-",
+            best_of(repeats, lambda: time_semaphore_gather(anoop, 8, n)),
+            n,
+        )
+    )
+    record(
+        Row(
+            "W1a",
+            "asyncio 8 worker tasks",
+            "-",
+            best_of(repeats, lambda: time_worker_tasks(anoop, 8, n)),
+            n,
+        )
+    )
+    sync = record(
+        Row("W1a", "concur_nb max_inputs=8", "f.map", best_of(repeats, lambda: time_sync_map(f, n)), n)
+    )
+    aio = record(
+        Row(
+            "W1a",
+            "concur_nb max_inputs=8",
+            "f.map.aio",
+            best_of(repeats, lambda: time_aio_map(f, n)),
+            n,
+        )
+    )
+    f.shutdown()
+    for ours in (aio, sync):
+        ratio = ours.wall / sem.wall
+        check(
+            f"W1a us/input vs Semaphore+gather ({ours.api})",
+            "<= 1.0 x",
+            f"{ours.us_per_input:.1f} vs {sem.us_per_input:.1f} us = {ratio:.2f} x",
+            ratio <= 1.0,
+        )
+
+
+def w2(n: int) -> None:
+    sleep, limit = 0.02, 100
+    ideal = n / limit * sleep
+    print(f"W2: {n} x time.sleep({sleep}), {limit} at a time (ideal {ideal:.2f} s)", flush=True)
+    fn = make_sleeper(sleep)
+    f = concurrent_fn(fn, limit, "w2_sleep")
+    time_sync_map(f, limit)  # start the container and its threads
+    tpe_wall = time_thread_pool(fn, limit, n)
+    record(Row("W2", f"ThreadPoolExecutor({limit}).map", "-", tpe_wall, n, ideal / tpe_wall))
+    if joblib is not None:
+        wall = time_joblib(fn, limit, n)
+        record(Row("W2", f"joblib threading n_jobs={limit}", "-", wall, n, ideal / wall))
+    wall = time_sync_map(f, n)
+    ours = record(Row("W2", f"concur_nb max_inputs={limit}", "f.map", wall, n, ideal / wall))
+    f.shutdown()
+    assert ours.efficiency is not None
+    check("W2 efficiency", ">= 0.90", f"{ours.efficiency:.3f}", ours.efficiency >= 0.90)
+
+
+def w3(n: int) -> None:
+    sleep, limit = 0.05, 1000
+    ideal = n / limit * sleep
+    print(
+        f"W3: {n} x await asyncio.sleep({sleep}), {limit} at a time (ideal {ideal:.2f} s)",
+        flush=True,
+    )
+    fn = make_async_sleeper(sleep)
+    f = concurrent_fn(fn, limit, "w3_asleep")
+    time_sync_map(f, limit)
+    wall = time_semaphore_gather(fn, limit, n)
+    record(Row("W3", f"asyncio Semaphore({limit})+gather", "-", wall, n, ideal / wall))
+    wall = time_worker_tasks(fn, limit, n)
+    record(Row("W3", f"asyncio {limit} worker tasks", "-", wall, n, ideal / wall))
+    wall = time_sync_map(f, n)
+    sync = record(Row("W3", f"concur_nb max_inputs={limit}", "f.map", wall, n, ideal / wall))
+    wall = time_aio_map(f, n)
+    aio = record(Row("W3", f"concur_nb max_inputs={limit}", "f.map.aio", wall, n, ideal / wall))
+    f.shutdown()
+    for ours in (sync, aio):
+        assert ours.efficiency is not None
+        check(
+            f"W3 efficiency ({ours.api})", ">= 0.90", f"{ours.efficiency:.3f}", ours.efficiency >= 0.90
+        )
+
+
+def w4(n: int) -> None:
+    sleep, limit = 0.01, 10_000
+    ideal = n / limit * sleep
+    print(
+        f"W4: {n} x await asyncio.sleep({sleep}), {limit} at a time (ideal {ideal:.2f} s)",
+        flush=True,
+    )
+    fn = make_async_sleeper(sleep)
+    f = concurrent_fn(fn, limit, "w4_asleep")
+    time_sync_map(f, limit)
+    peer_wall = time_worker_tasks(fn, limit, n)
+    peer_mem = traced_growth(lambda: time_worker_tasks(fn, limit, n))
+    peer = record(
+        Row(
+            "W4",
+            f"asyncio {limit} worker tasks",
+            "-",
+            peer_wall,
+            n,
+            ideal / peer_wall,
+            f"mem {peer_mem / n:.0f} B/input",
+        )
+    )
+    results = {}
+    for api, timer in (("f.map", time_sync_map), ("f.map.aio", time_aio_map)):
+        gc.collect()
+        wall = timer(f, n)
+        mem = traced_growth(lambda timer=timer: timer(f, n))  # type: ignore[misc]
+        results[api] = (
+            record(
+                Row(
+                    "W4",
+                    f"concur_nb max_inputs={limit}",
+                    api,
+                    wall,
+                    n,
+                    ideal / wall,
+                    f"mem {mem / n:.0f} B/input",
+                )
+            ),
+            mem,
+        )
+    f.shutdown()
+    for api, (ours, mem) in results.items():
+        ratio = ours.wall / peer.wall
+        check(
+            f"W4 wall vs worker tasks ({api})",
+            "<= 2.0 x",
+            f"{ours.wall:.2f} vs {peer.wall:.2f} s = {ratio:.2f} x",
+            ratio <= 2.0,
+        )
+        check(
+            f"W4 peak memory growth ({api}, tracemalloc)",
+            "<= 2048 B/input",
+            f"{mem / n:.0f} B/input ({mem / 2**20:.0f} MiB)",
+            mem / n <= 2048,
+        )
+
+
+async def _open_loop(
+    n: int, rate: float, start_one: Callable[[int], Awaitable[Awaitable[Any]]]
+) -> list[float]:
+    """Start input i at i/rate s; return finish - arrival for each, as the caller sees it."""
+    lateness: list[float] = [0.0] * n
+    waiters = []
+
+    async def wait(i: int, arrived: float, result: Awaitable[Any]) -> None:
+        await result
+        lateness[i] = perf() - arrived
+
+    t0 = perf()
+    for i in range(n):
+        due = t0 + i / rate
+        delay = due - perf()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        arrived = perf()
+        pending = await start_one(i)
+        waiters.append(asyncio.ensure_future(wait(i, arrived, pending)))
+    await asyncio.gather(*waiters)
+    return lateness
+
+
+def w5(n: int) -> None:
+    sleep, limit, rate = 0.01, 50, 1000.0
+    print(
+        f"W5: {n} inputs arriving at {rate:.0f}/s, each time.sleep({sleep}), {limit} at a time",
+        flush=True,
+    )
+    fn = make_sleeper(sleep)
+
+    def p99_overhead(lateness: list[float]) -> tuple[float, float]:
+        over = sorted(x - sleep for x in lateness)
+        return statistics.median(over), over[min(len(over) - 1, int(0.99 * len(over)))]
+
+    with ThreadPoolExecutor(limit) as pool:
+        list(pool.map(fn, range(limit)))  # start its threads
+
+        async def peer_start(i: int) -> Awaitable[Any]:
+            return asyncio.get_running_loop().run_in_executor(pool, fn, i)
+
+        t0 = perf()
+        lateness = asyncio.run(_open_loop(n, rate, peer_start))
+        wall = perf() - t0
+    p50, p99 = p99_overhead(lateness)
+    record(
+        Row(
+            "W5",
+            f"ThreadPoolExecutor({limit}) run_in_executor",
+            "-",
+            wall,
+            n,
+            None,
+            f"overhead p50 {p50 * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms",
+        )
+    )
+
+    f = concurrent_fn(fn, limit, "w5_sleep")
+    time_sync_map(f, limit)
+
+    async def ours_start(i: int) -> Awaitable[Any]:
+        call = await f.spawn.aio(i)
+        return call.get.aio()
+
+    t0 = perf()
+    lateness = asyncio.run(_open_loop(n, rate, ours_start))
+    wall = perf() - t0
+    p50, p99 = p99_overhead(lateness)
+    record(
+        Row(
+            "W5",
+            f"concur_nb max_inputs={limit}",
+            "spawn.aio+get.aio",
+            wall,
+            n,
+            None,
+            f"overhead p50 {p50 * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms",
+        )
+    )
+
+    # The same with a plain-thread caller: spawn() at each arrival, a waiter thread per input.
+    done_at: list[float] = [0.0] * n
+    arrived_at: list[float] = [0.0] * n
+    waiters = []
+    t0 = perf()
+    for i in range(n):
+        due = t0 + i / rate
+        while (delay := due - perf()) > 0:
+            time.sleep(delay)
+        arrived_at[i] = perf()
+        call = f.spawn(i)
+
+        def wait(i: int = i, call: Any = call) -> None:
+            call.get()
+            done_at[i] = perf()
+
+        thread = threading.Thread(target=wait, daemon=True)
+        thread.start()
+        waiters.append(thread)
+    for thread in waiters:
+        thread.join()
+    wall = perf() - t0
+    p50_t, p99_t = p99_overhead([d - a for d, a in zip(done_at, arrived_at)])
+    record(
+        Row(
+            "W5",
+            f"concur_nb max_inputs={limit}",
+            "spawn+get (thread per waiter)",
+            wall,
+            n,
+            None,
+            f"overhead p50 {p50_t * 1e3:.2f} ms p99 {p99_t * 1e3:.2f} ms",
+        )
+    )
+    f.shutdown()
+    check(
+        "W5 p99 of finish - arrival - 10 ms (spawn.aio)",
+        "<= 2 ms",
+        f"{p99 * 1e3:.2f} ms",
+        p99 <= 0.002,
+    )
+
+
+def w3_autoscale(n: int) -> None:
+    sleep, limit, containers = 0.05, 250, 4
+    ideal = n / (limit * containers) * sleep
+    print(
+        f"W3 autoscaling: {n} x await asyncio.sleep({sleep}), max_inputs={limit}, "
+        f"max_containers={containers}, from zero (ideal {ideal:.2f} s)",
+        flush=True,
+    )
+    fn = make_async_sleeper(sleep)
+    checks = []
+    for api, timer in (("f.map", time_sync_map), ("f.map.aio", time_aio_map)):
+        f = concurrent_fn(fn, limit, f"w3s_{api}", max_containers=containers)
+        wall = timer(f, n)
+        snap = f.snapshot()
+        f.shutdown()
+        up = [d for d in snap.decisions if d.action == "scale_up"]
+        row = record(
+            Row(
+                "W3s",
+                f"concur_nb max_inputs={limit} x<={containers}",
+                api,
+                wall,
+                n,
+                ideal / wall,
+                f"{len(snap.containers)} containers, {len(up)} scale-up decision(s)",
+            )
+        )
+        checks.append(row)
+    for row in checks:
+        assert row.efficiency is not None
+        check(
+            f"W3 autoscaling efficiency ({row.api})",
+            ">= 0.85",
+            f"{row.efficiency:.3f}",
+            row.efficiency >= 0.85,
+        )
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def table(quick: bool, sizes: dict[str, int], total: float) -> str:
+    lines = [
+        "# Engine benchmarks",
+        "",
+        f"`python benchmarks/bench_engine.py{' --quick' if quick else ''}` on "
+        f"{platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPU(s); run took {total:.0f} s."
+        + (" Quick mode: counts reduced, targets unchanged." if quick else ""),
+        "",
+        "Peers run in the same process, one after the other. API: `f.map` is the blocking "
+        "iterator from plain code, `f.map.aio` the async iterator inside `asyncio.run`.",
+        "",
+        "| workload | runner | API | inputs | wall s | µs/input | efficiency | notes |",
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in ROWS:
+        eff = f"{r.efficiency:.3f}" if r.efficiency is not None else ""
+        lines.append(
+            f"| {r.workload} | {r.runner} | {r.api} | {r.inputs} | {r.wall:.3f} | "
+            f"{r.us_per_input:.2f} | {eff} | {r.note} |"
+        )
+    lines += ["", "| target | limit | measured | result |", "|---|---|---|---|"]
+    for c in CHECKS:
+        lines.append(f"| {c.name} | {c.target} | {c.measured} | {'PASS' if c.passed else 'FAIL'} |")
+    passed = sum(c.passed for c in CHECKS)
+    lines += ["", f"{passed}/{len(CHECKS)} targets met.", ""]
+    lines.append(
+        "Sizes: " + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ". Dask: "
+        + ("included." if HAVE_DASK else "not installed, skipped.")
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts, under 30 s")
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results" / "engine.md"),
+        help="where to write the markdown table ('' to skip)",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated workloads to run (w1,w1a,w2,w3,w4,w5,w3s)"
+    )
+    args = parser.parse_args()
+    q = args.quick
+    sizes = {
+        "w1": 5_000 if q else 20_000,
+        "w1a": 5_000 if q else 20_000,
+        "w2": 500 if q else 2_000,
+        "w3": 5_000 if q else 20_000,
+        "w4": 30_000 if q else 100_000,
+        "w5": 200 if q else 500,
+        "w3s": 5_000 if q else 20_000,
+    }
+    repeats = 2 if q else 3
+    runs: dict[str, Callable[[], None]] = {
+        "w1": lambda: w1(sizes["w1"], repeats),
+        "w1a": lambda: w1a(sizes["w1a"], repeats),
+        "w2": lambda: w2(sizes["w2"]),
+        "w3": lambda: w3(sizes["w3"]),
+        "w4": lambda: w4(sizes["w4"]),
+        "w5": lambda: w5(sizes["w5"]),
+        "w3s": lambda: w3_autoscale(sizes["w3s"]),
+    }
+    chosen = [w.strip() for w in args.only.split(",") if w.strip()] or list(runs)
+    t0 = perf()
+    for name in chosen:
+        runs[name]()
+    total = perf() - t0
+    concur_nb.shutdown()
+    report = table(q, {k: v for k, v in sizes.items() if k in chosen}, total)
+    print()
+    print(report)
+    if args.out and not args.only:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report)
+        print(f"written to {out}")
+    return 0 if all(c.passed for c in CHECKS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

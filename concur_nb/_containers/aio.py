@@ -78,6 +78,9 @@ class LoopSlots:
     def stop(self, timeout: float | None = None) -> None:
         if self.loop.is_closed():
             return
+        if self._thread.ident is None:  # never started: nothing runs on the loop
+            self.loop.close()
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)

@@ -51,6 +51,7 @@ class LocalContainer:
         )
         self._loop: LoopSlots | None = None
         self._on_loop: dict[str, bool] = {}  # outstanding work id -> runs on the loop
+        self._start_done = threading.Event()  # set once starting ended, well or not
 
     # --- Container interface --------------------------------------------------------------
 
@@ -95,6 +96,12 @@ class LocalContainer:
 
     def _start(self) -> None:
         try:
+            self._start_executors()
+        finally:
+            self._start_done.set()
+
+    def _start_executors(self) -> None:
+        try:
             ensure_capture()
             if needs_loop(self._target):
                 self._loop = LoopSlots(
@@ -128,6 +135,7 @@ class LocalContainer:
                 hook()
 
     def _stop(self, graceful: bool) -> None:
+        self._start_done.wait(None if graceful else STOP_TIMEOUT)  # never stop half-started
         if not graceful:
             self.kill()
         with self._lock:
@@ -140,8 +148,10 @@ class LocalContainer:
         except BaseException as exc:
             self._host.warning(self, f"exit hook of {self._target.name} raised {exc!r}")
         finally:
-            self._shut_executors()
-            self._host.stopped(self)
+            try:
+                self._shut_executors()
+            finally:
+                self._host.stopped(self)
 
     def _shut_executors(self) -> None:
         self._threads.stop(timeout=STOP_TIMEOUT)

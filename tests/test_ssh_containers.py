@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cloudpickle
 import pytest
@@ -134,7 +135,8 @@ def test_a_class_loads_its_state_once_per_ssh_container(
         def embed(self, key: str) -> tuple[int, int, int]:
             return self.table[key], self.loads, os.getpid()
 
-    results = [Embedder().embed.remote(k) for k in "abab"]
+    model: Any = Embedder()
+    results = [model.embed.remote(k) for k in "abab"]
     assert [r[:2] for r in results] == [(1, 1), (2, 1), (1, 1), (2, 1)]
     assert results[0][2] != os.getpid()
 
@@ -281,7 +283,7 @@ def test_ssh_arguments_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(InvalidError, match="name at least one host"):
         ssh()
     with pytest.raises(InvalidError, match="pass a list of arguments"):
-        ssh("gpu-box", ssh_options="-p 2222")  # type: ignore[arg-type]
+        ssh("gpu-box", ssh_options="-p 2222")
     with pytest.raises(InvalidError, match="containers_per_host=0"):
         ssh("gpu-box", containers_per_host=0)
     with pytest.raises(InvalidError, match=r"gpus=\[\]"):
@@ -335,3 +337,16 @@ def test_a_gpu_host_gets_one_container_per_gpu_pinned_with_cuda_visible_devices(
     wait_until(lambda: "gpu_use" in container.info())  # heartbeats carry GPU use
     (use,) = container.info()["gpu_use"]
     assert use["index"] == container.info()["cuda_visible_devices"]
+
+
+def test_joblib_tasks_run_over_ssh(keys: SshKeys, server: PrivateSshd, engine: None) -> None:
+    import joblib
+
+    from concur_nb._joblib import register
+
+    register()
+    backend = backend_for(keys, server, containers_per_host=2)
+    with joblib.parallel_config(backend="concur_nb", where=backend, n_jobs=2):
+        results = joblib.Parallel()(joblib.delayed(whoami)(x) for x in range(10))
+    assert [r[0] for r in results] == [x * x for x in range(10)]
+    assert os.getpid() not in {r[1] for r in results}

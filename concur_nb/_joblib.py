@@ -65,7 +65,7 @@ def _is_shut_down(function: Any) -> bool:
     return bool(closed)
 
 
-class ConcurNbBackend(AutoBatchingMixin, ParallelBackendBase):  # type: ignore[misc]
+class ConcurNbBackend(AutoBatchingMixin, ParallelBackendBase):
     """joblib's view of concur_nb containers; see the module docstring."""
 
     supports_retrieve_callback = True

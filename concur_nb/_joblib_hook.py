@@ -51,7 +51,7 @@ class _JoblibWatcher(importlib.abc.MetaPathFinder):
             if spec is not None:
                 break
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisterAfterLoad(spec.loader)  # type: ignore[arg-type]
+            spec.loader = _RegisterAfterLoad(spec.loader)
         return spec
 
 

@@ -9,12 +9,11 @@ id in the message. Outside any input, output goes where it always went.
 from __future__ import annotations
 
 import contextvars
-import io
 import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 LogSink = Callable[[str, str], None]  # (stream, text)
 
@@ -65,8 +64,11 @@ def _should_echo() -> bool:
     return "ipykernel" not in sys.modules
 
 
-class _StreamRouter(io.TextIOBase):
-    """Stands in for ``sys.stdout``/``sys.stderr``: input output to its log, the rest through."""
+class _StreamRouter:
+    """Stands in for ``sys.stdout``/``sys.stderr``: input output to its log, the rest through.
+
+    Everything but writing (``fileno``, ``isatty``, ``encoding`` ...) is the original stream's.
+    """
 
     def __init__(self, name: str, original: TextIO) -> None:
         self._name = name
@@ -106,9 +108,9 @@ def ensure_capture() -> None:
         return
     with _install_lock:
         if type(sys.stdout) is not _StreamRouter and sys.stdout is not None:
-            sys.stdout = _StreamRouter("stdout", sys.stdout)
+            sys.stdout = cast(TextIO, _StreamRouter("stdout", sys.stdout))
         if type(sys.stderr) is not _StreamRouter and sys.stderr is not None:
-            sys.stderr = _StreamRouter("stderr", sys.stderr)
+            sys.stderr = cast(TextIO, _StreamRouter("stderr", sys.stderr))
         _install_record_factory()
 
 

@@ -178,6 +178,7 @@ class LocalContainer:
         return getattr(self._instance, work.method)
 
     def _scope_for(self, work: Work) -> InputScope:
+        ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
         host, work_id = self._host, work.id
         return InputScope(
             work.id, work.call_id, lambda stream, text: host.log(work_id, stream, text)

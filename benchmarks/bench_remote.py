@@ -32,7 +32,7 @@ from sshd import PrivateSshd, SshKeys, find_sshd
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-Row = tuple[str, str, str, str, str]  # metric, concur_nb, target, peer, ratio
+Row = tuple[str, str, str, str, str]  # metric, concur_nb, target, peer, peer / concur_nb
 
 
 def tiny(x: int) -> int:
@@ -167,7 +167,7 @@ def ratio_text(peer: str, mine: float) -> str:
     if not peer.startswith("Dask") and not peer.startswith("ProcessPool"):
         return ""
     peer_ms = float(peer.split()[-2])
-    return f"{peer_ms / (mine * 1e3):.1f}x faster"
+    return f"{peer_ms / (mine * 1e3):.2f}"
 
 
 def process_rows() -> list[Row]:
@@ -205,7 +205,7 @@ def process_rows() -> list[Row]:
 
 
 def print_table(rows: list[Row]) -> None:
-    header: Row = ("metric", "concur_nb", "target", "peer", "ratio")
+    header: Row = ("metric", "concur_nb", "target", "peer", "peer/concur_nb")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -104,9 +104,9 @@ class Engine:
         due = pool.tick()
         if due is None or not pool.clock.is_real or math.isinf(due):
             return
-        assert self._loop is not None
         delay = max(0.0, due - pool.clock.now())
-        self._timers[key] = self._loop.call_later(delay, self._tick, pool)
+        loop = asyncio.get_running_loop()  # not self._loop: shutdown may have cleared it
+        self._timers[key] = loop.call_later(delay, self._tick, pool)
 
     def call(self, fn: Callable[[], T], timeout: float | None = None) -> T:
         """Run ``fn`` on the engine thread and return its result (tests use it as a barrier)."""

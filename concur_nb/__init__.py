@@ -11,6 +11,7 @@ retires: sync functions on threads, async functions as tasks on one event loop::
     pages = list(fetch.map(urls))
 """
 
+from . import _joblib_hook
 from ._api import Cls as Cls
 from ._api import Function as Function
 from ._api import FunctionCall as FunctionCall
@@ -18,6 +19,7 @@ from ._api import batched as batched
 from ._api import concurrent as concurrent
 from ._api import function as function
 from ._api import gather as gather
+from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
 from ._context import input_cancelled as input_cancelled
@@ -41,6 +43,8 @@ from ._state import LogLine as LogLine
 from ._state import ScalingDecision as ScalingDecision
 
 __version__ = "0.1.0"
+
+_joblib_hook.install()  # the "concur_nb" joblib backend, registered when joblib is imported
 
 
 def functions() -> list[Function | Cls]:

@@ -193,6 +193,11 @@ class _Handle:
         """Cancel every queued and running input."""
         self._pool_now().cancel_all()
 
+    @property
+    def closed(self) -> bool:
+        """True once the function was shut down (define it again to use it)."""
+        return self._pool is not None and self._pool.closed
+
     def shutdown(self) -> None:
         """Cancel everything and retire every container of this function."""
         if self._pool is not None:

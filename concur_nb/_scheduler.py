@@ -246,14 +246,7 @@ class Pool:
                 return
             now = self.clock.now()
             was_starting = slot.status == STARTING
-            orphans = [lead for lead in self._active.values() if lead.container_id == container.id]
-            for lead in orphans:
-                del self._active[lead.work_id or lead.id]
-                members = lead.batch or [lead]
-                self._in_flight -= len(members)
-                for inp in reversed(members):
-                    if not inp.settled:
-                        self._requeue(inp, now, front=True)
+            self._reclaim_works_of(container.id, now)
             self._emit("container_stopped", now, container_id=container.id, data=repr(error))
             self._warn(f"container {container.id} failed: {error}")
             if was_starting:
@@ -267,6 +260,19 @@ class Pool:
             self._dispatch(now)
             self._rebalance(now)
             self._stopped_event.notify_all()
+
+    def _reclaim_works_of(self, container_id: str, now: float) -> None:
+        """A container is gone: its unfinished inputs go back to the front of the queue."""
+        orphans = [lead for lead in self._active.values() if lead.container_id == container_id]
+        for lead in orphans:
+            del self._active[lead.id]
+            self._timed_out.discard(lead.id)
+            members = lead.batch or [lead]
+            lead.batch = None
+            self._in_flight -= len(members)
+            for inp in reversed(members):
+                if not inp.settled:
+                    self._requeue(inp, now, front=True)
 
     def started(self, container: Container, work_id: str) -> None:
         if self.events.active:
@@ -317,6 +323,7 @@ class Pool:
             if slot is None:
                 return
             now = self.clock.now()
+            self._reclaim_works_of(container.id, now)
             self._emit("container_stopped", now, container_id=container.id)
             self._stopped_event.notify_all()
             if not self._closed:

@@ -37,6 +37,7 @@ PUBLIC = {
     "input_cancelled",
     "method",
     "shutdown",
+    "ssh",
 }
 
 

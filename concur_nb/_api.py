@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
+import queue
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
@@ -29,6 +33,7 @@ from ._state import Event, FunctionSnapshot, InputInfo, LogLine
 from ._work import Call, new_call_id
 
 _UNSET: Any = object()
+logger = logging.getLogger("concur_nb")
 
 
 class _Dual:
@@ -66,13 +71,55 @@ def _require_running_loop(what: str, instead: str) -> None:
         ) from None
 
 
-def _wait(call: Call, pool: Pool, timeout: float | None = None) -> bool:
+AUTO_DASHBOARD_AFTER = 1.0  # seconds a blocking call in a notebook waits before showing one
+
+
+class _Patience:
+    """Shows the live dashboard in the cell once a blocking call in a notebook waits long.
+
+    Outside a Jupyter kernel it never fires, and the notebook front-end is never imported.
+    """
+
+    def __init__(self, handle: _Handle, call: Call) -> None:
+        self._handle = handle
+        self._call = call
+        in_kernel = "ipykernel" in sys.modules
+        self._deadline = time.monotonic() + AUTO_DASHBOARD_AFTER if in_kernel else None
+
+    def timeout(self) -> float | None:
+        """How long the next blocking wait may last before the dashboard should appear."""
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def lost(self) -> None:
+        self._deadline = None
+        try:
+            from .notebook import auto
+
+            auto.maybe_show(self._handle, self._call)
+        except Exception:  # a display problem must never fail the user's call
+            logger.debug("auto dashboard failed", exc_info=True)
+
+
+def _wait(handle: _Handle, call: Call, pool: Pool, timeout: float | None = None) -> bool:
     """Block until ``call`` is done; Ctrl-C (a kernel interrupt) cancels its inputs."""
     try:
-        return call.wait(timeout)
+        if timeout is not None:
+            return call.wait(timeout)
+        patience = _Patience(handle, call)
+        while not call.wait(patience.timeout()):
+            patience.lost()
+        return True
     except KeyboardInterrupt:
         pool.cancel(call.inputs, reason="interrupted")
         raise
+
+
+def _next_done(call: Call, patience: _Patience) -> int:
+    while True:
+        try:
+            return call.next_done(patience.timeout())
+        except queue.Empty:
+            patience.lost()
 
 
 def _outcome(call: Call, index: int, return_exceptions: bool) -> Any:
@@ -331,7 +378,7 @@ class Function(_Handle):
             f"{self.name}.remote()", f"await {self.name}.remote.aio(...)"
         )
         pool, call = self._submit([(args, kwargs)], streaming=False)
-        _wait(call, pool)
+        _wait(self, call, pool)
         return _outcome(call, 0, False)
 
     def _remote_aio(self, *args: Any, **kwargs: Any) -> Any:
@@ -341,7 +388,7 @@ class Function(_Handle):
 
     def _spawn(self, *args: Any, **kwargs: Any) -> FunctionCall:
         pool, call = self._submit([(args, kwargs)], streaming=False)
-        return FunctionCall(pool, call, single=True)
+        return FunctionCall(self, pool, call, single=True)
 
     async def _spawn_aio(self, *args: Any, **kwargs: Any) -> FunctionCall:
         return self._spawn(*args, **kwargs)
@@ -381,7 +428,7 @@ class Function(_Handle):
             f"{self.name}.map()", f"async for y in {self.name}.map.aio(...)"
         )
         pool, call = self._submit(self._zip(iterables, kwargs), streaming=True)
-        return _iterate(pool, call, order_outputs, return_exceptions)
+        return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _map_aio(
         self,
@@ -405,7 +452,7 @@ class Function(_Handle):
             f"{self.name}.starmap()", f"async for y in {self.name}.starmap.aio(...)"
         )
         pool, call = self._submit(self._star(iterable, kwargs), streaming=True)
-        return _iterate(pool, call, order_outputs, return_exceptions)
+        return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _starmap_aio(
         self,
@@ -429,7 +476,7 @@ class Function(_Handle):
             f"{self.name}.for_each()", f"await {self.name}.for_each.aio(...)"
         )
         pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
-        _wait(call, pool)
+        _wait(self, call, pool)
         _raise_first_error(call, ignore_exceptions)
 
     async def _for_each_aio(
@@ -447,7 +494,7 @@ class Function(_Handle):
     ) -> FunctionCall:
         """Start one input per item and return at once; ``.get()`` collects the outputs."""
         pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
-        return FunctionCall(pool, call, single=False)
+        return FunctionCall(self, pool, call, single=False)
 
     async def _spawn_map_aio(
         self, *iterables: Iterable[Any], kwargs: dict[str, Any] | None = None
@@ -463,17 +510,20 @@ def _raise_first_error(call: Call, ignore: bool) -> None:
             raise value
 
 
-def _iterate(pool: Pool, call: Call, order_outputs: bool, return_exceptions: bool) -> Iterator[Any]:
+def _iterate(
+    handle: _Handle, pool: Pool, call: Call, order_outputs: bool, return_exceptions: bool
+) -> Iterator[Any]:
     count = len(call.values)
+    patience = _Patience(handle, call)
     try:
         if order_outputs:
             for index in range(count):
                 while not call.is_settled(index):
-                    call.next_done()
+                    _next_done(call, patience)
                 yield _outcome(call, index, return_exceptions)
         else:
             for _ in range(count):
-                yield _outcome(call, call.next_done(), return_exceptions)
+                yield _outcome(call, _next_done(call, patience), return_exceptions)
     except KeyboardInterrupt:
         pool.cancel(call.inputs, reason="interrupted")
         raise
@@ -523,7 +573,8 @@ async def _await_call(pool: Pool, call: Call, *, single: bool, return_exceptions
 class FunctionCall:
     """A handle on work started with ``spawn`` or ``spawn_map``."""
 
-    def __init__(self, pool: Pool, call: Call, *, single: bool) -> None:
+    def __init__(self, handle: _Handle, pool: Pool, call: Call, *, single: bool) -> None:
+        self._handle = handle
         self._pool = pool
         self._call = call
         self._single = single
@@ -549,7 +600,7 @@ class FunctionCall:
         Raises ``TimeoutError`` if not done within ``timeout`` seconds (the work goes on).
         """
         _refuse_blocking_on_input_loop("FunctionCall.get()", "await call.get.aio()")
-        if not _wait(self._call, self._pool, timeout):
+        if not _wait(self._handle, self._call, self._pool, timeout):
             raise TimeoutError(f"{self.object_id} is not done after {timeout}s; it keeps running.")
         return self._result()
 

@@ -52,31 +52,48 @@ class History:
 class Charts:
     """Two plotly ``FigureWidget``s: load over time, and a histogram of run times."""
 
-    def __init__(self, history: History, height: int = 260) -> None:
+    def __init__(self, history: History, height: int = 260, width: int = 520) -> None:
         import plotly.graph_objects as go  # only the notebook front-end imports plotly
+        from plotly.subplots import make_subplots
 
         self.history = history
         self._drawn = -1
-        self.timeline: Any = go.FigureWidget(
-            data=[
-                go.Scatter(x=[], y=[], name="queue depth", mode="lines"),
-                go.Scatter(x=[], y=[], name="slots in use", mode="lines"),
-                go.Scatter(x=[], y=[], name="containers", mode="lines", yaxis="y2"),
-            ],
-            layout=go.Layout(
-                height=height,
-                margin=dict(l=50, r=50, t=30, b=40),
-                title=dict(text="load over time", font=dict(size=13)),
-                xaxis=dict(title="seconds"),
-                yaxis=dict(title="inputs", rangemode="tozero"),
-                yaxis2=dict(title="containers", overlaying="y", side="right", rangemode="tozero"),
-                legend=dict(orientation="h", y=-0.25),
-            ),
+        # Queue depth can be thousands while slots are tens and containers a few: each gets a
+        # scale of its own (queue above; slots left and containers right below).
+        layout = make_subplots(
+            rows=2,
+            cols=1,
+            shared_xaxes=True,
+            vertical_spacing=0.08,
+            specs=[[{}], [{"secondary_y": True}]],
         )
+        layout.add_trace(go.Scatter(x=[], y=[], name="queue depth", mode="lines"), row=1, col=1)
+        layout.add_trace(go.Scatter(x=[], y=[], name="slots in use", mode="lines"), row=2, col=1)
+        layout.add_trace(
+            go.Scatter(x=[], y=[], name="containers", mode="lines", line=dict(dash="dot")),
+            row=2,
+            col=1,
+            secondary_y=True,
+        )
+        layout.update_layout(
+            height=height,
+            width=width,
+            margin=dict(l=50, r=50, t=30, b=40),
+            title=dict(text="load over time", font=dict(size=13)),
+            legend=dict(orientation="h", y=-0.2),
+        )
+        layout.update_yaxes(rangemode="tozero", row=1, col=1, title_text="queued")
+        layout.update_yaxes(rangemode="tozero", row=2, col=1, title_text="slots")
+        layout.update_yaxes(
+            rangemode="tozero", row=2, col=1, secondary_y=True, title_text="containers"
+        )
+        layout.update_xaxes(title_text="seconds", row=2, col=1)
+        self.timeline: Any = go.FigureWidget(layout)
         self.latency: Any = go.FigureWidget(
             data=[go.Histogram(x=[], name="run time (s)", nbinsx=40)],
             layout=go.Layout(
                 height=height,
+                width=int(width * 0.7),
                 margin=dict(l=50, r=20, t=30, b=40),
                 title=dict(text="run time per input", font=dict(size=13)),
                 xaxis=dict(title="seconds"),
@@ -91,10 +108,14 @@ class Charts:
             return False
         self._drawn = h.version
         t = list(h.t)
+        containers = list(h.containers)
+        top = max(containers, default=0) + 1
         with self.timeline.batch_update():
             self.timeline.data[0].update(x=t, y=list(h.queued))
             self.timeline.data[1].update(x=t, y=list(h.slots))
-            self.timeline.data[2].update(x=t, y=list(h.containers))
+            self.timeline.data[2].update(x=t, y=containers)
+            # whole containers only: ticks at integers, never 0.35 of one
+            self.timeline.layout.yaxis3.update(range=[0, top], dtick=max(1, top // 5))
         with self.latency.batch_update():
             self.latency.data[0].x = list(h.run_times)
         return True

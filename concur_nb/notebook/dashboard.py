@@ -108,7 +108,7 @@ class Dashboard:
             [
                 self.header,
                 self.containers,
-                W.HBox(chart_row),
+                W.HBox(chart_row, layout=W.Layout(flex_flow="row wrap")),  # narrow: stack
                 W.HBox([inputs_panel, log_panel]),
                 self.note,
             ]

@@ -72,7 +72,10 @@ class ConcurrentMagics(Magics):
         action="store_true",
         help="return at once with a handle (in VAR); the dashboard keeps moving",
     )
-    @argument("--name", help="the function's name for --map (default: cell_<N>)")
+    @argument(
+        "--name",
+        help="for --map: name the function and bind it to NAME in the notebook (to tune it)",
+    )
     @cell_magic
     def concurrent(self, line: str, cell: str) -> Any:
         """Make the functions or class a cell defines concurrent, or map the cell over items.
@@ -147,6 +150,8 @@ class ConcurrentMagics(Magics):
             raise UsageError(str(exc)) from None
         fn = self._wrap(body, args, name=name)
         self.last_function = fn
+        if args.name:
+            ns[args.name] = fn
         if args.background:
             call = fn.spawn_map(items)
             if args.output:

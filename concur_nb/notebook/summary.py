@@ -144,16 +144,20 @@ def html_summary(snap: FunctionSnapshot) -> str:
 
 
 def input_label(info: InputInfo, now: float) -> str:
-    """One line of the input list: id, status, duration (so far, while it runs)."""
+    """One line of the input list: id, status, and how long it took or has run so far.
+
+    A running input's time is shown in whole seconds, so its label changes at most once a
+    second: the list stays still enough to click on while it refreshes.
+    """
     if info.started_at is None:
-        took = "waiting " + seconds(max(0.0, now - info.queued_at))
+        took = f"waiting {max(0.0, now - info.queued_at):.0f} s"
     elif info.finished_at is None:
-        took = "for " + seconds(max(0.0, now - info.started_at))
+        took = f"for {max(0.0, now - info.started_at):.0f} s"
     else:
         took = seconds(info.finished_at - info.started_at)
     extra = f" · {info.error}" if info.error else ""
     retry = f" · attempt {info.attempts}" if info.attempts > 1 else ""
-    return f"{info.id} · {info.status} · {took} · {info.log_lines} lines{retry}{extra}"[:160]
+    return f"{info.id} · {info.status} · {took}{retry}{extra}"[:160]
 
 
 def log_html(
@@ -179,7 +183,7 @@ def log_html(
     # column-reverse keeps the box scrolled to the newest line without any JavaScript.
     return (
         '<div class="cnb-log" style="display:flex;flex-direction:column-reverse;max-height:260px;'
-        "overflow:auto;font-family:monospace;font-size:12px;white-space:pre-wrap;"
+        "overflow:auto;font-family:monospace;font-size:12px;line-height:1.4;white-space:pre-wrap;"
         'border:1px solid #ddd;padding:4px"><div>' + "".join(out) + "</div></div>"
     )
 

@@ -1,0 +1,256 @@
+"""The dashboard as a user sees it: JupyterLab in a real headless Chromium.
+
+A notebook launches background work and shows ``tune(fn)`` (sliders beside the live
+dashboard). The test watches the slot bars and the queue depth move while the work runs, moves
+the ``max_inputs`` slider and sees the slots in use follow, selects an input and sees its own
+log lines, and saves a screenshot. Under ``CI=true`` a missing browser fails; elsewhere it skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(180)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+NOTEBOOK_CELL = """\
+import time
+import concur_nb
+from concur_nb.notebook.tuning import tune
+
+@concur_nb.concurrent(max_inputs=2)
+@concur_nb.function(max_containers=1, name="slow_io")
+def slow_io(x):
+    for step in range(3):
+        print(f"{concur_nb.current_input_id()} step {step} of item {x}")
+        time.sleep(0.3)
+    return x
+
+call = slow_io.spawn_map(range(300))  # in the background: the kernel stays free for sliders
+tune(slow_io)
+"""
+
+
+def require_browser() -> Any:
+    """Playwright's sync API, or a skip (a failure under CI=true) when the browser is missing."""
+    missing = []
+    if not os.access(CHROMIUM, os.X_OK):
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing.append("the playwright package (pip install playwright)")
+        sync_api = None
+    if missing:
+        message = "browser test needs " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return sync_api
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[str]:
+    """JupyterLab on 127.0.0.1 with a token, isolated from the user's settings; yields its URL."""
+    port, token = free_port(), "concur-nb-test-token"
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # No news or update checks: the machine is offline, and toasts would cover the dashboard.
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    nb = new_notebook(cells=[new_code_cell(NOTEBOOK_CELL)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    nbformat.write(nb, work / "dashboard.ipynb")
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        PYTHONPATH=str(ROOT),
+    )
+    log = open(tmp_path / "lab.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.news_url=",
+            "--LabApp.extension_manager=readonly",  # no calls to PyPI
+            "--allow-root",  # containers and CI often run as root
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            if server.poll() is not None:
+                log.flush()
+                tail = (tmp_path / "lab.log").read_text(errors="replace")[-2000:]
+                raise AssertionError(f"JupyterLab exited with {server.returncode}:\n{tail}")
+            return _answers(f"{base}/api/status?token={token}")
+
+        wait_for(ready, 60, "JupyterLab to start")
+        yield f"{base}/lab/tree/dashboard.ipynb?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_dashboard_moves_live_follows_the_slider_and_shows_an_inputs_logs(lab: str) -> None:
+    sync_api = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.set_default_timeout(60_000)
+            page.goto(lab)
+            run_first_cell(page)
+            check_dashboard(page)
+        except BaseException:
+            if "page" in locals():
+                page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def run_first_cell(page: Any) -> None:
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
+    # The status bar names the kernel once it is connected; a cell run before that is dropped.
+    page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) | Idle").wait_for()
+    page.click(".jp-Notebook .jp-Cell .cm-content")
+    page.keyboard.press("Shift+Enter")
+
+
+def check_dashboard(page: Any) -> None:
+    header = page.locator(".cnb-header")
+    header.wait_for(timeout=90_000)  # the first plotly import in a kernel takes seconds
+
+    def attr(locator: Any, name: str) -> str | None:
+        try:
+            return str(locator.first.get_attribute(name, timeout=2000))
+        except Exception:
+            return None
+
+    # The work runs: two slots busy on one container, and the queue drains.
+    bar = page.locator(".cnb-bar")
+    wait_for(lambda: attr(bar, "data-in-use") == "2", 30, "the slot bar to show 2 in use")
+    first = int(attr(header, "data-queued") or 0)
+    wait_for(
+        lambda: int(attr(header, "data-queued") or first) < first,
+        30,
+        "the queue depth to go down",
+    )
+
+    # Move max_inputs to 6 the way a user can: type into the slider's readout.
+    readout = page.locator(".cnb-tune-max_inputs .widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("6")
+    page.keyboard.press("Enter")
+    wait_for(lambda: attr(bar, "data-in-use") == "6", 30, "slots in use to follow the slider to 6")
+    assert attr(bar, "data-max") == "6"
+    assert attr(header, "data-max-inputs") == "6"
+
+    # Select a running input: its own log lines, and only those, show up.
+    options = page.locator(".cnb-inputs select option")
+    label = wait_for(
+        # ipywidgets writes the spaces of option labels as no-break spaces
+        lambda: next((t for t in options.all_inner_texts() if "running" in t), None),
+        30,
+        "a running input in the list",
+    )
+    input_id = label.split()[0]
+    # Pick it by id, as a click would: the labels of running inputs tick over once a second.
+    page.locator(".cnb-inputs select").evaluate(
+        """(select, id) => {
+            const i = [...select.options].findIndex(o => o.text.split(/\\s/)[0] === id);
+            select.selectedIndex = i;
+            select.dispatchEvent(new Event("change", {bubbles: true}));
+        }""",
+        input_id,
+    )
+    lines = page.locator(".cnb-log .cnb-log-line")
+    wait_for(lambda: lines.count() >= 1, 30, f"log lines of {input_id}")
+    texts = lines.all_inner_texts()
+    assert texts and all(t.startswith(f"{input_id} step ") for t in texts), (input_id, texts)
+
+    page.wait_for_timeout(600)  # let the charts draw once more before the picture
+    target = page.locator(".cnb-tuner")
+    target.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+    docs = ROOT / "docs"
+    if docs.is_dir():
+        shutil.copy(ARTIFACTS / "dashboard.png", docs / "dashboard.png")

@@ -1,4 +1,4 @@
-# ruff: noqa: F704, B018
+# ruff: noqa: B018, E402
 # %% [markdown]
 # # 1. Quickstart: input concurrency in a notebook
 #

@@ -1,4 +1,4 @@
-# ruff: noqa: B018, E402
+# ruff: noqa: B018
 # %% [markdown]
 # # 2. I/O-bound work: an HTTP API, a database, and functions calling functions
 #
@@ -18,10 +18,10 @@ import sqlite3
 import threading
 import time
 
+import demo_api
 import plotly.graph_objects as go
 
 import concur_nb
-import demo_api
 
 api = demo_api.start(latency_ms=80)
 print("the API is at", api.url)

@@ -1,4 +1,4 @@
-# ruff: noqa: B018, E402
+# ruff: noqa: B018
 # %% [markdown]
 # # 3. Tuning: `target_inputs`, `max_inputs` and the autoscaler
 #
@@ -7,7 +7,7 @@
 # - `max_inputs`: the hard cap, what one container can take (memory, GPU memory, connections);
 # - `target_inputs`: what the autoscaler *aims* for per container (your latency goal).
 #
-# When demand exceeds `target_inputs` × containers, the autoscaler starts more containers. New
+# When demand exceeds `target_inputs` x containers, the autoscaler starts more containers. New
 # containers take time to start (a cold start), and meanwhile the running ones **burst** up to
 # `max_inputs`. When demand falls, idle containers retire after `scaledown_window` seconds.
 # This notebook shows all of it on the product API from tutorial 2, then tunes the settings
@@ -16,10 +16,10 @@
 # %%
 import time
 
+import demo_api
 import plotly.graph_objects as go
 
 import concur_nb
-import demo_api
 from concur_nb.notebook import tune
 from concur_nb.notebook.sweep import sweep
 
@@ -169,7 +169,7 @@ tuner.apply("max_inputs", 12)
 # `sweep` runs the same inputs at several `max_inputs` on **one** container and measures
 # throughput and run-time percentiles. It recommends a `target_inputs` (the smallest setting
 # that gets within 5% of the best throughput) and a `max_inputs` (the largest whose p95 run
-# time stays within 1.5× the target's: room to burst). The function's settings are restored
+# time stays within 1.5x the target's: room to burst). The function's settings are restored
 # afterwards.
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 from frontend_stub import StubFunction, container, info, wait_until
@@ -206,21 +207,42 @@ def test_refresher_survives_a_broken_redraw_and_reports_it() -> None:
     assert str(r.error) == "boom"
 
 
-def test_engine_events_only_poke_the_refresher() -> None:
+def test_a_busy_dashboard_polls_and_only_an_idle_one_listens_for_new_work() -> None:
     f = busy_stub()
-    d = Dashboard(f, charts=False, rate=1000)
-    d.start()
-    wait_until(lambda: d.refresher.ticks >= 1)
-    sent = len(d.header.comm.messages)
-    for _ in range(1000):
-        f.emit("input_log")  # a burst of events...
+    d = Dashboard(f, charts=False, rate=1000).start()
+    wait_until(lambda: d.refresher.ticks >= 3)
+    assert f.subscribers == []  # while work runs the engine pays nothing per event
     f.queued = f.in_flight = 0
-    f.emit("input_finished")
-    wait_until(lambda: not d.refresher.running, what="idle")
-    # ...costs a few redraws, not a thousand.
-    assert d.refresher.ticks < 50 and len(d.header.comm.messages) - sent <= d.refresher.ticks
+    wait_until(lambda: not d.refresher.running, what="the refresher to go idle")
+    assert len(f.subscribers) == 1  # idle: waiting for the first event of new work
+    idle_ticks = d.refresher.ticks
+    f.queued = 5
+    for _ in range(1000):
+        f.emit("input_queued")  # a burst of events...
+    wait_until(lambda: 'data-queued="5"' in d.header.value, what="the redraw of new work")
+    assert f.subscribers == []
+    f.queued = 0
+    wait_until(lambda: not d.refresher.running, what="idle again")
+    assert d.refresher.ticks - idle_ticks < 50  # ...costs a few redraws, not a thousand
     d.stop()
     assert f.subscribers == []
+
+
+def test_work_that_starts_while_the_dashboard_goes_idle_is_not_missed() -> None:
+    f = busy_stub()
+    f.queued = f.in_flight = 0
+    d = Dashboard(f, charts=False)
+    real_subscribe = f.subscribe
+
+    def subscribe_late(callback: Any) -> Any:
+        f.counts["submitted"] += 1  # work arrives after the snapshot, before the subscription
+        f.queued = 1
+        return real_subscribe(callback)
+
+    f.subscribe = subscribe_late  # type: ignore[method-assign]
+    d.start()
+    wait_until(lambda: 'data-queued="1"' in d.header.value, what="the late work on screen")
+    d.stop()
 
 
 # --- with the real engine --------------------------------------------------------------------

@@ -43,7 +43,8 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
     # Forget dashboards of earlier cells: a cell's dashboard only dedupes within that cell.
     for old in [k for k in _shown if k[1] != key[1]]:
         del _shown[old]
-    dash = Dashboard(fn, call=call)
+    # Only a handle with cancel() drives the "Cancel call" button; otherwise it cancels all.
+    dash = Dashboard(fn, call=call if callable(getattr(call, "cancel", None)) else None)
     _shown[key] = dash
     display(dash)  # its _repr_mimebundle_ starts it live
     return dash

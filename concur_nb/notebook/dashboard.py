@@ -56,6 +56,7 @@ class Dashboard:
         self._log_key: tuple[Any, ...] = ()
         self._updating = False  # True while we set the input list ourselves
         self._unsubscribe: Callable[[], None] | None = None
+        self._following = False
         self.snapshot: FunctionSnapshot | None = None
         self.history = History()
         self.refresher = Refresher(self._tick, rate, name=f"concur_nb-dashboard-{fn.name}")
@@ -119,17 +120,15 @@ class Dashboard:
     # --- life cycle -------------------------------------------------------------------------
 
     def start(self) -> Dashboard:
-        """Follow the function live: redraw on its events, at most ``rate`` times a second."""
-        if self._unsubscribe is None:
-            self._unsubscribe = self.fn.subscribe(self._on_event)
+        """Follow the function live, redrawing at most ``rate`` times a second while it works."""
+        self._following = True
         self.refresher.start()
         return self
 
     def stop(self) -> None:
         """Stop following; the widgets keep their last state."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self._following = False
+        self._drop_subscription()
         self.refresher.stop()
 
     def close(self) -> None:
@@ -143,12 +142,31 @@ class Dashboard:
         snap = self.snapshot
         return snap is not None and not (snap.queued or snap.in_flight)
 
-    def _on_event(self, event: Event) -> None:
-        self.refresher.poke()  # engine thread: only a flag, never a redraw
+    # While work runs the refresher polls snapshots and nobody listens to events, so the engine
+    # pays nothing per input (an event subscriber costs it a few microseconds per event). Only
+    # an idle dashboard subscribes: the first event of new work wakes it, and it unsubscribes.
 
     def _tick(self) -> bool:
         snap = self.refresh()
-        return bool(snap.queued or snap.in_flight)
+        if snap.queued or snap.in_flight:
+            self._drop_subscription()
+            return True
+        if not self._following:
+            return False
+        if self._unsubscribe is None:
+            self._unsubscribe = self.fn.subscribe(self._on_event)
+        # Work submitted between the snapshot and the subscription sent no event we saw.
+        again = self.fn.snapshot()
+        return bool(again.submitted != snap.submitted or again.queued or again.in_flight)
+
+    def _on_event(self, event: Event) -> None:
+        self._drop_subscription()  # engine thread: drop the subscription and poke, no redraw
+        self.refresher.poke()
+
+    def _drop_subscription(self) -> None:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
 
     # --- drawing ----------------------------------------------------------------------------
 

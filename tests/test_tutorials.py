@@ -127,3 +127,4 @@ def test_tutorial_runs_top_to_bottom(path: Path, request: pytest.FixtureRequest)
     if path.stem == SSH_TUTORIAL:
         shown = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
         assert "running on SSH host" in shown, "tutorial 6 did not use the SSH host"
+        assert " ssh running " in shown, "tutorial 6 shows no ssh container"

@@ -45,7 +45,6 @@ except ImportError:  # optional peer
     joblib = None
 
 try:
-    import dask  # noqa: F401  (only used when installed)
     import dask.bag
 
     HAVE_DASK = True
@@ -257,7 +256,13 @@ def w1(n: int, repeats: int) -> None:
     f = concurrent_fn(noop, 8, "w1_noop")
     time_sync_map(f, min(n, 2000))  # start the container
     tpe = record(
-        Row("W1", "ThreadPoolExecutor(8).map", "-", best_of(repeats, lambda: time_thread_pool(noop, 8, n)), n)
+        Row(
+            "W1",
+            "ThreadPoolExecutor(8).map",
+            "-",
+            best_of(repeats, lambda: time_thread_pool(noop, 8, n)),
+            n,
+        )
     )
     if joblib is not None:
         record(
@@ -270,9 +275,17 @@ def w1(n: int, repeats: int) -> None:
             )
         )
     if HAVE_DASK:
-        record(Row("W1", "dask.bag threads=8", "-", best_of(repeats, lambda: time_dask(noop, 8, n)), n))
+        record(
+            Row("W1", "dask.bag threads=8", "-", best_of(repeats, lambda: time_dask(noop, 8, n)), n)
+        )
     ours = record(
-        Row("W1", "concur_nb max_inputs=8", "f.map", best_of(repeats, lambda: time_sync_map(f, n)), n)
+        Row(
+            "W1",
+            "concur_nb max_inputs=8",
+            "f.map",
+            best_of(repeats, lambda: time_sync_map(f, n)),
+            n,
+        )
     )
     f.shutdown()
     ratio = ours.wall / tpe.wall
@@ -307,7 +320,13 @@ def w1a(n: int, repeats: int) -> None:
         )
     )
     sync = record(
-        Row("W1a", "concur_nb max_inputs=8", "f.map", best_of(repeats, lambda: time_sync_map(f, n)), n)
+        Row(
+            "W1a",
+            "concur_nb max_inputs=8",
+            "f.map",
+            best_of(repeats, lambda: time_sync_map(f, n)),
+            n,
+        )
     )
     aio = record(
         Row(
@@ -370,7 +389,10 @@ def w3(n: int) -> None:
     for ours in (sync, aio):
         assert ours.efficiency is not None
         check(
-            f"W3 efficiency ({ours.api})", ">= 0.90", f"{ours.efficiency:.3f}", ours.efficiency >= 0.90
+            f"W3 efficiency ({ours.api})",
+            ">= 0.90",
+            f"{ours.efficiency:.3f}",
+            ours.efficiency >= 0.90,
         )
 
 
@@ -625,7 +647,9 @@ def table(quick: bool, sizes: dict[str, int], total: float) -> str:
     passed = sum(c.passed for c in CHECKS)
     lines += ["", f"{passed}/{len(CHECKS)} targets met.", ""]
     lines.append(
-        "Sizes: " + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ". Dask: "
+        "Sizes: "
+        + ", ".join(f"{k}={v}" for k, v in sizes.items())
+        + ". Dask: "
         + ("included." if HAVE_DASK else "not installed, skipped.")
     )
     return "\n".join(lines) + "\n"

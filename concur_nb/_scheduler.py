@@ -455,7 +455,13 @@ class Pool:
         timeout = self.settings.timeout
         if timeout is not None:
             deadline = now + timeout
-            heapq.heappush(self._timeouts, (deadline, next(self._seq), lead.id, lead.attempt))
+            heap = self._timeouts
+            if len(heap) > 2 * len(self._active) + 1024:
+                # Entries of finished works pile up until their deadline: drop them now and then
+                # (each cleanup follows as many pushes as it visits, so it is amortized O(1)).
+                self._timeouts = heap = [e for e in heap if e[2] in self._active]
+                heapq.heapify(heap)
+            heapq.heappush(heap, (deadline, next(self._seq), lead.id, lead.attempt))
             self._want_wake(deadline)
         if self.events.active:
             for inp in inputs:
@@ -464,7 +470,7 @@ class Pool:
             lead.batch = None
             return Work(
                 lead.id,
-                lead.call.id,
+                lead.call_id,
                 lead.method,
                 lead.args,
                 lead.kwargs,
@@ -473,7 +479,7 @@ class Pool:
         lead.batch = inputs
         return Work(
             lead.id,
-            lead.call.id,
+            lead.call_id,
             lead.method,
             *_batch_arguments(self.target, lead.method, inputs),
             self._is_async(lead.method),
@@ -502,8 +508,8 @@ class Pool:
     # --- outcomes ---------------------------------------------------------------------------
 
     def _complete(self, lead: Input, outcome: Outcome, now: float) -> None:
-        members = lead.batch or [lead]
-        self._in_flight -= len(members)
+        members = lead.batch
+        self._in_flight -= 1 if members is None else len(members)
         timed_out = lead.id in self._timed_out
         if timed_out:
             self._timed_out.discard(lead.id)
@@ -515,28 +521,32 @@ class Pool:
                     f"(attempt {lead.attempt}); raise `timeout=` or make the input faster."
                 ),
             )
-        outcomes = _split_batch(self.name, members, outcome) if lead.batch else [outcome]
-        run_times = self.metrics.run_times
-        for inp, result in zip(members, outcomes):
-            inp.finished_at = now
-            if inp.started_at is not None:
-                run_times.append(now - inp.started_at)
-            if inp.log is not None:
-                inp.log.flush(now)
-            if inp.settled:
-                continue
-            if result.kind == OK:
-                self._settle(inp, _work.SUCCEEDED, result.value, now)
-            elif result.kind == CANCELLED:
-                self._settle(
-                    inp, _work.CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now
-                )
-            elif self._should_retry(inp):
-                self._schedule_retry(inp, now)
-            else:
-                status = _work.TIMED_OUT if timed_out else _work.FAILED
-                self._settle(inp, status, result.value, now)
+        if members is None:
+            self._complete_one(lead, outcome, timed_out, now)
+            return
+        for inp, result in zip(members, _split_batch(self.name, members, outcome)):
+            self._complete_one(inp, result, timed_out, now)
         lead.batch = None
+
+    def _complete_one(self, inp: Input, result: Outcome, timed_out: bool, now: float) -> None:
+        inp.finished_at = now
+        if inp.started_at is not None:
+            self.metrics.run_times.append(now - inp.started_at)
+        if inp.log is not None:
+            inp.log.flush(now)
+        if inp.settled:
+            return
+        if result.kind == OK:
+            self._settle(inp, _work.SUCCEEDED, result.value, now)
+        elif result.kind == CANCELLED:
+            self._settle(
+                inp, _work.CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now
+            )
+        elif self._should_retry(inp):
+            self._schedule_retry(inp, now)
+        else:
+            status = _work.TIMED_OUT if timed_out else _work.FAILED
+            self._settle(inp, status, result.value, now)
 
     def _should_retry(self, inp: Input) -> bool:
         retries = self.settings.retries
@@ -567,7 +577,9 @@ class Pool:
             inp.error = f"{type(value).__name__}: {value}"
         inp.args, inp.kwargs = (), {}
         self._recent.append(inp)
-        inp.call.settle(inp.index, ok, value)
+        call, inp.call = inp.call, None
+        if call is not None:
+            call.settle(inp.index, ok, value)
         if self.events.active:
             self._emit(
                 "input_finished", now, input_id=inp.id, container_id=inp.container_id, data=status
@@ -739,7 +751,7 @@ class Pool:
     def _info(self, inp: Input) -> InputInfo:
         return InputInfo(
             id=inp.id,
-            call_id=inp.call.id,
+            call_id=inp.call_id,
             function=self.name if inp.method is None else f"{self.name}.{inp.method}",
             status=inp.status,
             container_id=inp.container_id,

@@ -44,6 +44,7 @@ class Input:
         "attempt",
         "batch",
         "call",
+        "call_id",
         "container_id",
         "error",
         "finished_at",
@@ -69,7 +70,10 @@ class Input:
         now: float,
     ) -> None:
         self.id = f"in-{_prefix}{next(_input_numbers):x}"
-        self.call = call
+        # The call until the input settles; then None, so that the call (which lists its
+        # inputs) and its outputs are freed by reference counting, not kept by finished inputs.
+        self.call: Call | None = call
+        self.call_id = call.id
         self.index = index
         self.method = method
         self.args = args

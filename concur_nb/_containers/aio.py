@@ -113,33 +113,32 @@ class LoopSlots:
             entry[0].cancel()
 
     async def _serve(self, work: Work | None) -> None:
+        # Each work runs inline in this loop rather than in a helper coroutine: at tens of
+        # thousands of inputs a second, one object less per input is measurably less GC work.
         task = asyncio.current_task()
         assert task is not None
         while work is not None:
-            outcome = await self._execute(work, task)
+            work_id = work.id
+            if work_id in self._cancelled_before_start:
+                self._cancelled_before_start.discard(work_id)
+                work = self._finished(work, CANCELLED_OUTCOME)
+                continue
+            fn = self._resolve(work)
+            scope = self._scope_for(work)
+            token = current_scope.set(scope)
+            self._running[work_id] = (task, scope)
+            try:
+                outcome = Outcome(OK, await fn(*work.args, **work.kwargs))
+            except asyncio.CancelledError:
+                outcome = CANCELLED_OUTCOME
+            except BaseException as exc:
+                outcome = Outcome(ERROR, exc)
+            finally:
+                del self._running[work_id]
+                current_scope.reset(token)
+                if scope.cancelled:
+                    _uncancel(task)
             work = self._finished(work, outcome)
-
-    async def _execute(self, work: Work, task: asyncio.Task[Any]) -> Outcome:
-        if work.id in self._cancelled_before_start:
-            self._cancelled_before_start.discard(work.id)
-            return CANCELLED_OUTCOME
-        fn = self._resolve(work)
-        scope = self._scope_for(work)
-        token = current_scope.set(scope)
-        self._running[work.id] = (task, scope)
-        try:
-            return Outcome(OK, await fn(*work.args, **work.kwargs))
-        except asyncio.CancelledError:
-            return CANCELLED_OUTCOME
-        except BaseException as exc:
-            return Outcome(ERROR, exc)
-        finally:
-            del self._running[work.id]
-            current_scope.reset(token)
-            # Our cancel must not linger in the reused task (asyncio.timeout counts these).
-            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
-            if scope.cancelled and uncancel is not None and task.cancelling():  # type: ignore[attr-defined,unused-ignore]
-                uncancel()
 
     def _watch_lag(self, expected: float) -> None:
         now = self.loop.time()
@@ -152,3 +151,10 @@ class LoopSlots:
                 "blocking work off the loop with `await asyncio.to_thread(...)`."
             )
         self.loop.call_at(now + LAG_CHECK_EVERY, self._watch_lag, now + LAG_CHECK_EVERY)
+
+
+def _uncancel(task: asyncio.Task[Any]) -> None:
+    """Our cancel must not linger in the reused task (asyncio.timeout counts these)."""
+    uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
+    if uncancel is not None and task.cancelling():  # type: ignore[attr-defined,unused-ignore]
+        uncancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,6 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from widget_comm import install
 
-import concur_nb
 from concur_nb.notebook.dashboard import Dashboard
 from concur_nb.notebook.magics import ConcurrentMagics
 from concur_nb.notebook.tuning import Tuner
@@ -62,6 +62,31 @@ def test_decorated_cell_code_runs_like_a_normal_cell(ip: InteractiveShell) -> No
     cell(ip, "--max-inputs 2", "OFFSET = 10\ndef shifted(x):\n    return x + OFFSET\n")
     assert ip.user_ns["OFFSET"] == 10
     assert ip.user_ns["shifted"].remote(1) == 11
+
+
+def test_decorated_class_becomes_one_concurrent_class(ip: InteractiveShell) -> None:
+    cell(
+        ip,
+        "--max-inputs 3",
+        "import concur_nb\n"
+        "class Model:\n"
+        "    @concur_nb.enter()\n"
+        "    def load(self):\n"
+        "        self.k = 10\n"
+        "    @concur_nb.method()\n"
+        "    def predict(self, x):\n"
+        "        return x * self.k\n",
+    )
+    model = ip.user_ns["Model"]
+    assert model.settings.max_inputs == 3
+    assert model().predict.remote(2) == 20
+
+
+def test_backend_option_runs_the_inputs_in_worker_processes(ip: InteractiveShell) -> None:
+    results = cell(
+        ip, "--map range(4) --as i --max-inputs 2 --backend process", "import os\nos.getpid()"
+    )
+    assert len(results) == 4 and os.getpid() not in results
 
 
 # --- --map ------------------------------------------------------------------------------------
@@ -220,5 +245,13 @@ def test_cancel_magic_rejects_what_it_cannot_cancel(
     ]
 
 
-def test_load_ext_concur_nb_registers_the_magics() -> None:
-    assert callable(concur_nb.notebook.load_ipython_extension)
+def test_load_ext_registers_every_magic(ip: InteractiveShell) -> None:
+    shell = ip  # the fixture ran %load_ext concur_nb.notebook
+    assert shell.find_cell_magic("concurrent") is not None
+    for name in [
+        "concurrent_dashboard",
+        "concurrent_tune",
+        "concurrent_status",
+        "concurrent_cancel",
+    ]:
+        assert shell.find_line_magic(name) is not None

@@ -123,7 +123,8 @@ def test_cancel_call_button_cancels_only_the_given_call() -> None:
 def test_charts_draw_load_over_time_and_a_run_time_histogram() -> None:
     f = busy_stub()
     f.input_list.append(info("in-4", status="succeeded", started_at=1.0, finished_at=1.25))
-    d = Dashboard(f)
+    ticks = itertools.count()
+    d = Dashboard(f, chart_rate=2, clock=lambda: float(next(ticks)))  # a second per redraw
     f.now, f.queued = 11.0, 2
     d.refresh()  # charts redraw at most chart_rate times a second while busy...
     f.queued = f.in_flight = 0

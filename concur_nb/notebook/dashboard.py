@@ -94,6 +94,12 @@ class Dashboard:
         self.cancel_input_button.on_click(lambda _: self.cancel_selected())
         self.cancel_all_button.on_click(lambda _: self.cancel_all())
 
+        self.widget = self._layout(chart_row)
+        self.widget.add_class("cnb-dashboard")
+        self.refresh()
+
+    def _layout(self, chart_row: list[W.Widget]) -> W.VBox:
+        """Header, container rows, charts, then the input list beside the log viewer."""
         inputs_panel = W.VBox(
             [
                 W.HTML("<b>inputs</b> (running first, then recent)"),
@@ -105,7 +111,7 @@ class Dashboard:
         log_panel = W.VBox(
             [W.HTML("<b>logs</b>"), self.search, self.log], layout=W.Layout(width="55%")
         )
-        self.widget = W.VBox(
+        return W.VBox(
             [
                 self.header,
                 self.containers,
@@ -114,8 +120,6 @@ class Dashboard:
                 self.note,
             ]
         )
-        self.widget.add_class("cnb-dashboard")
-        self.refresh()
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -176,7 +180,6 @@ class Dashboard:
             snap = self.fn.snapshot()
             recent = self.fn.inputs(limit=self._inputs_shown)
             self.snapshot = snap
-            self.history.record(snap)
             self.history.add_finished(recent)
             busy = bool(snap.queued or snap.in_flight)
             with _held(self.header, self.containers, self.inputs, self.log):
@@ -187,12 +190,14 @@ class Dashboard:
             error = self.refresher.error
             if error is not None:
                 self.note.value = f"<i>dashboard error: {type(error).__name__}: {error}</i>"
+            # The time series and charts move at chart_rate: plotly redraws are the dear part,
+            # and a slower series holds minutes of history in the same number of points.
             now = self._clock()
-            if self.charts is not None and (
-                not busy or now - self._charts_at >= self._chart_interval
-            ):
+            if not busy or now - self._charts_at >= self._chart_interval:
                 self._charts_at = now
-                self.charts.draw()
+                self.history.record(snap)
+                if self.charts is not None:
+                    self.charts.draw()
             return snap
 
     def _draw_inputs(self, recent: list[InputInfo], now: float) -> None:

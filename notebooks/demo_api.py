@@ -30,12 +30,43 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-WORDS = "red blue green small large steel wooden smart classic travel kitchen garden".split()
-ITEMS = "lamp chair mug kettle backpack bottle clock speaker pillow notebook pen plant".split()
+WORDS = [
+    "red",
+    "blue",
+    "green",
+    "small",
+    "large",
+    "steel",
+    "wooden",
+    "smart",
+    "classic",
+    "travel",
+    "kitchen",
+    "garden",
+]
+ITEMS = [
+    "lamp",
+    "chair",
+    "mug",
+    "kettle",
+    "backpack",
+    "bottle",
+    "clock",
+    "speaker",
+    "pillow",
+    "notebook",
+    "pen",
+    "plant",
+]
 
 
-def make_shop_db(path: str | Path, products: int = 5_000, customers: int = 2_000,
-                 orders: int = 100_000, seed: int = 0) -> Path:
+def make_shop_db(
+    path: str | Path,
+    products: int = 5_000,
+    customers: int = 2_000,
+    orders: int = 100_000,
+    seed: int = 0,
+) -> Path:
     """Create a SQLite file with ``products``, ``customers`` and ``orders`` tables."""
     path = Path(path)
     rng = random.Random(seed)
@@ -58,8 +89,12 @@ def make_shop_db(path: str | Path, products: int = 5_000, customers: int = 2_000
         db.executemany(
             "INSERT INTO orders (customer, sku, qty, day) VALUES (?, ?, ?, ?)",
             (
-                (rng.randrange(customers), rng.randrange(products), rng.randint(1, 5),
-                 rng.randrange(365))
+                (
+                    rng.randrange(customers),
+                    rng.randrange(products),
+                    rng.randint(1, 5),
+                    rng.randrange(365),
+                )
                 for _ in range(orders)
             ),
         )
@@ -142,7 +177,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     api: ShopAPI
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         self.api.enter()
         try:
             time.sleep(self.api.latency())  # the network and the service's own work
@@ -175,9 +210,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def products(self, skus: list[int]) -> tuple[int, object]:
         marks = ",".join("?" * len(skus))
-        rows = self.api.db().execute(
-            f"SELECT sku, name, price FROM products WHERE sku IN ({marks})", skus
-        ).fetchall()
+        rows = (
+            self.api.db()
+            .execute(f"SELECT sku, name, price FROM products WHERE sku IN ({marks})", skus)
+            .fetchall()
+        )
         found = [{"sku": s, "name": n, "price": p} for s, n, p in rows]
         if len(skus) == 1:
             return (200, found[0]) if found else (404, {"error": f"no product {skus[0]}"})

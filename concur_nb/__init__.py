@@ -47,6 +47,34 @@ __version__ = "0.1.0"
 _joblib_hook.install()  # the "concur_nb" joblib backend, registered when joblib is imported
 
 
+# The notebook front-end is loaded only when asked for: the engine imports no UI library.
+_FRONT_END = {
+    "dashboard": "concur_nb.notebook.dashboard",
+    "tune": "concur_nb.notebook.tuning",
+    "sweep": "concur_nb.notebook.sweep",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _FRONT_END.get(name)
+    if module is None:
+        raise AttributeError(f"module 'concur_nb' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_FRONT_END])
+
+
+def load_ipython_extension(ip: object) -> None:
+    """``%load_ext concur_nb``: register the ``%%concurrent`` magics."""
+    from .notebook import load_ipython_extension as load
+
+    load(ip)
+
+
 def functions() -> list[Function | Cls]:
     """Every registered function and class still referenced (newest last)."""
     return list(_engine.handles())

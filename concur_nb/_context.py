@@ -114,15 +114,25 @@ def ensure_capture() -> None:
         _install_record_factory()
 
 
-def _root_handler_writes_to_capture() -> bool:
-    """True if a root stream handler already prints records into the captured streams.
+def _stream_capture_gets(record: logging.LogRecord) -> bool:
+    """True if a handler will print ``record`` into the captured streams anyway.
 
-    Then the stream capture holds the record (in the user's own format) and capturing it here
-    too would show every line twice.
+    Then the stream capture holds it (in the handler's format) and capturing it here too would
+    show the line twice. With no handler at all, Python's last-resort handler prints warnings
+    and errors to ``sys.stderr``, which is captured.
     """
-    return any(
-        type(getattr(handler, "stream", None)) is _StreamRouter for handler in logging.root.handlers
-    )
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    handled = False
+    while logger is not None:
+        for handler in logger.handlers:
+            handled = True
+            if type(getattr(handler, "stream", None)) is _StreamRouter:
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    last_resort = logging.lastResort
+    return not handled and last_resort is not None and record.levelno >= last_resort.level
 
 
 def _install_record_factory() -> None:
@@ -136,7 +146,7 @@ def _install_record_factory() -> None:
         record = previous(*args, **kwargs)
         scope = current_scope.get()
         record.input_id = scope.input_id if scope is not None else None
-        if scope is not None and not _root_handler_writes_to_capture():
+        if scope is not None and not _stream_capture_gets(record):
             scope.sink("log", formatter.format(record) + "\n")
         return record
 

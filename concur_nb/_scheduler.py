@@ -19,6 +19,7 @@ import inspect
 import itertools
 import logging
 import math
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -776,7 +777,10 @@ class Pool:
         if message in self._warnings:
             return
         self._warnings.append(message)
-        logger.warning(message)
+        # In a notebook a print from this thread lands in whichever cell runs; the dashboard
+        # shows warnings instead.
+        if "ipykernel" not in sys.modules:
+            logger.warning(message)
         self._emit("warning", self.clock.now(), data=message)
 
     # --- shutdown ---------------------------------------------------------------------------

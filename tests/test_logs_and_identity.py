@@ -137,7 +137,7 @@ def test_a_long_log_keeps_its_newest_lines_and_counts_the_dropped(monkeypatch: o
 def test_a_blocking_async_input_is_warned_about() -> None:
     @concur_nb.concurrent(max_inputs=2)
     async def blocks() -> None:
-        time.sleep(0.6)
+        time.sleep(1.2)
 
     blocks.remote()
     wait_until(lambda: blocks.snapshot().warnings, timeout=5, what="loop-lag warning")

@@ -38,6 +38,11 @@ PUBLIC = {
     "method",
     "shutdown",
     "ssh",
+    # the notebook front-end, loaded on first use
+    "dashboard",
+    "load_ipython_extension",
+    "sweep",
+    "tune",
 }
 
 

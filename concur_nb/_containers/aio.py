@@ -20,7 +20,7 @@ from .base import CANCELLED, ERROR, OK, Outcome, Work
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
 LAG_CHECK_EVERY = 0.1  # seconds between watchdog ticks
-LAG_WARN_AFTER = 0.25  # a tick this late means something blocked the loop
+LAG_WARN_AFTER = 0.5  # a tick this late means something blocked the loop (not mere load)
 
 # Loops that run inputs: a blocking call made on one of them would stall its siblings or
 # deadlock, so the API refuses it there.

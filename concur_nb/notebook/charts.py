@@ -107,15 +107,23 @@ class Charts:
         if h.version == self._drawn:
             return False
         self._drawn = h.version
-        t = list(h.t)
-        containers = list(h.containers)
-        top = max(containers, default=0) + 1
+        t = _array(h.t)
+        top = max(h.containers, default=0) + 1
         with self.timeline.batch_update():
-            self.timeline.data[0].update(x=t, y=list(h.queued))
-            self.timeline.data[1].update(x=t, y=list(h.slots))
-            self.timeline.data[2].update(x=t, y=containers)
+            self.timeline.data[0].update(x=t, y=_array(h.queued))
+            self.timeline.data[1].update(x=t, y=_array(h.slots))
+            self.timeline.data[2].update(x=t, y=_array(h.containers))
             # whole containers only: ticks at integers, never 0.35 of one
             self.timeline.layout.yaxis3.update(range=[0, top], dtick=max(1, top // 5))
         with self.latency.batch_update():
-            self.latency.data[0].x = list(h.run_times)
+            self.latency.data[0].x = _array(h.run_times)
         return True
+
+
+def _array(values: deque[Any]) -> Any:
+    """A numpy array when numpy is there: plotly validates one ~6x faster than a list."""
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - plotly works without numpy, only slower
+        return list(values)
+    return numpy.fromiter(values, dtype=float, count=len(values))

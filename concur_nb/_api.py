@@ -535,13 +535,12 @@ def _iterate(
 async def _iterate_async(
     pool: Pool, call: Call, order_outputs: bool, return_exceptions: bool
 ) -> AsyncIterator[Any]:
-    waker = call.async_waker()
+    waker = call.async_waker(ordered=order_outputs)
     count = len(call.values)
     try:
         if order_outputs:
             for index in range(count):
-                while not call.is_settled(index):
-                    await waker.next_batch()
+                await waker.until_settled(call, index)
                 yield _outcome(call, index, return_exceptions)
         else:
             emitted = 0

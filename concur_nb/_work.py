@@ -143,9 +143,13 @@ class Call:
         assert self._stream is not None
         return self._stream.get(timeout=timeout)
 
-    def async_waker(self) -> _LoopWaker:
-        """A waker on the running loop that collects settled indices as they come."""
-        waker = _LoopWaker(asyncio.get_running_loop())
+    def async_waker(self, ordered: bool = False) -> _LoopWaker:
+        """A waker on the running loop that collects settled indices as they come.
+
+        ``ordered``: the reader takes outputs in order, waiting on one index at a time with
+        ``until_settled`` (and only that index wakes it).
+        """
+        waker = _LoopWaker(asyncio.get_running_loop(), ordered)
         with self._lock:
             self._async_wakers = [*self._async_wakers, waker]
             already = [i for i, v in enumerate(self.values) if v is not _PENDING]
@@ -159,16 +163,26 @@ class Call:
 
 
 class _LoopWaker:
-    """Hands settled indices to one event loop, one thread-safe wake-up per burst."""
+    """Hands settled indices to one event loop, one thread-safe wake-up per burst.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    An ordered reader is woken only by the index it waits for: any other wake-up would cost a
+    trip through its event loop (and a GIL hand-off with the engine's threads) for nothing.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ordered: bool = False) -> None:
         self._loop = loop
         self._ready: deque[int] = deque()
         self._scheduled = False
         self._event = asyncio.Event()
+        self._ordered = ordered
+        self._awaited = -1  # the index an ordered reader waits for
 
     def wake(self, index: int) -> None:
-        self._ready.append(index)
+        if self._ordered:
+            if index != self._awaited:
+                return
+        else:
+            self._ready.append(index)
         if not self._scheduled:
             self._scheduled = True
             try:
@@ -191,3 +205,11 @@ class _LoopWaker:
         for _ in batch:
             self._ready.popleft()
         return batch
+
+    async def until_settled(self, call: Call, index: int) -> None:
+        """Wait until input ``index`` of ``call`` has its outcome (ordered readers)."""
+        # Set before checking: a settle that lands after the check sees it and wakes us.
+        self._awaited = index
+        while not call.is_settled(index):
+            self._event.clear()
+            await self._event.wait()

@@ -14,6 +14,8 @@ for longer than ``--orphan-timeout`` seconds.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
 import os
 import sys
 import threading
@@ -27,6 +29,7 @@ from ._containers.gpu import query_gpus, usage
 
 HEARTBEAT_INTERVAL = 1.0
 GPU_POLL_INTERVAL = 5.0
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 def claim_stdio() -> tuple[IO[bytes], IO[bytes]]:
@@ -89,6 +92,8 @@ class LineBuffer:
 
     def flush(self, work_id: str | None = None) -> None:
         """Send the partial lines of ``work_id`` (of every input when None)."""
+        if not self._partial:
+            return  # the common case, once per finished input: no lock needed to see it
         with self._lock:
             keys = [key for key in self._partial if work_id is None or key[0] == work_id]
             for key in keys:
@@ -111,6 +116,13 @@ class Worker:
             channel_out, "worker-outbox", HEARTBEAT_INTERVAL, self._tick, self._broken
         )
         self._lines = LineBuffer(self._outbox.send)
+        # Works that arrived and wait for a slot of the container. A work that ends takes the
+        # next one from here and runs it at once, in its own thread or task, as in-process
+        # containers do with the pool; what none takes goes to the container (``_launch``).
+        self._arrived: collections.deque[Work] = collections.deque()
+        self._arrived_lock = threading.Lock()
+        self._launch_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # where async works run, once seen
 
     # --- the message loop -----------------------------------------------------------------
 
@@ -120,19 +132,21 @@ class Worker:
         self._outbox.start()
         while True:
             try:
-                message = p.read_message(self._in)
+                messages = p.read_messages(self._in)
             except p.ChannelClosed:
                 self._exit(0)  # the engine is gone; nobody is left to take results
             self._last_heard = time.monotonic()
-            self._dispatch(message)
+            for message in messages:
+                self._dispatch(message)
+            if self._arrived:
+                self._schedule_launch()
 
     def _dispatch(self, message: p.Message) -> None:
         kind = message[0]
         if kind == p.SUBMIT:
             self._submit(*message[1:])
         elif kind == p.CANCEL:
-            if self._container is not None:
-                self._container.cancel(message[1])
+            self._cancel(message[1])
         elif kind == p.CAPACITY:
             if self._container is not None:
                 self._container.set_capacity(message[1])
@@ -142,6 +156,7 @@ class Worker:
             if self._container is None:
                 self.stopped(None)
             else:
+                self._launch()  # works sent before the shutdown still run (or get cancelled)
                 self._container.stop(graceful=bool(message[1]))
         # HEARTBEAT needs nothing beyond the _last_heard update.
 
@@ -184,8 +199,45 @@ class Worker:
             self._outbox.send((p.FINISHED, work_id, ERROR, error, p.traceback_text(exc)))
             return
         assert self._container is not None, "submit before the container was loaded"
-        self._outbox.send((p.STARTED, work_id))
-        self._container.submit(Work(work_id, call_id, method, args, kwargs, is_async))
+        work = Work(work_id, call_id, method, args, kwargs, is_async)
+        with self._arrived_lock:
+            self._arrived.append(work)
+
+    def _schedule_launch(self) -> None:
+        """Hand the works no ending work took to the container: at once on threads, and on
+        the event loop after its current round, so the works that end in that round (in a
+        burst of thousands of async inputs, most of it) take them first."""
+        loop = self._loop
+        if loop is None:
+            self._launch()
+            return
+        with self._arrived_lock:
+            if self._launch_pending:
+                return
+            self._launch_pending = True
+        try:
+            loop.call_soon_threadsafe(self._launch)
+        except RuntimeError:  # the loop closed: the container is stopping
+            self._launch()
+
+    def _launch(self) -> None:
+        with self._arrived_lock:
+            self._launch_pending = False
+            works = list(self._arrived)
+            self._arrived.clear()
+        assert self._container is not None
+        for work in works:
+            self._container.submit(work)
+
+    def _cancel(self, work_id: str) -> None:
+        with self._arrived_lock:
+            waiting = next((work for work in self._arrived if work.id == work_id), None)
+            if waiting is not None:
+                self._arrived.remove(waiting)
+        if waiting is not None:
+            self._outbox.send((p.FINISHED, work_id, CANCELLED, b"", ""))
+        elif self._container is not None:
+            self._container.cancel(work_id)
 
     # --- ContainerHost: what the container reports ---------------------------------------
 
@@ -198,7 +250,7 @@ class Worker:
         self._close_and_exit(1)
 
     def started(self, container: Container, work_id: str) -> None:
-        pass  # reported when the work arrives: the engine only submits into a free slot
+        pass  # the engine knows: it only submits into a free slot, where the work starts at once
 
     def log(self, work_id: str, stream: str, text: str) -> None:
         self._lines.write(work_id, stream, text)
@@ -206,7 +258,7 @@ class Worker:
     def warning(self, container: Container, message: str) -> None:
         self._outbox.send((p.WARNING, message))
 
-    def finished(self, container: Container, work_id: str, outcome: Outcome) -> None:
+    def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
         if outcome.kind == OK:
             ok, data = p.dump_result(outcome.value)
             kind, text = (OK, "") if ok else (ERROR, "")
@@ -216,7 +268,15 @@ class Worker:
             data, kind, text = b"", CANCELLED, ""
         self._lines.flush(work_id)
         self._outbox.send((p.FINISHED, work_id, kind, data, text))
-        # The engine decides what runs next in this slot; it sends it as a new submit.
+        if self._loop is None and container.kind == "asyncio":
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # a sync work, on a thread
+        if not self._arrived:
+            return None
+        with self._arrived_lock:
+            return self._arrived.popleft() if self._arrived else None
 
     def stopped(self, container: Container | None) -> None:
         self._outbox.send((p.STOPPED,))
@@ -256,6 +316,9 @@ def main(argv: list[str] | None = None) -> None:
     from . import _context
 
     _context.echo_output = False  # captured output travels as log messages, not to stderr
+    # The threads that relay messages must not wait the default 5 ms for the GIL behind a busy
+    # event loop or input threads: that wait is most of a round trip under load.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     Worker(channel_in, channel_out, args.orphan_timeout).run()
 
 

@@ -28,6 +28,7 @@ from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate
 
 HEARTBEAT_INTERVAL = 1.0
 STDERR_TAIL = 40
+FLUSH_EVERY = 64  # next works go out while the rest of a frame of finished ones is read
 
 
 @dataclasses.dataclass
@@ -139,18 +140,9 @@ class ProcessContainer:
         threading.Thread(target=self._run, name=f"{self.id}-reader", daemon=True).start()
 
     def submit(self, work: Work) -> None:
-        try:
-            # Only the arguments go through cloudpickle: it is ~10x slower on a dataclass.
-            data = p.dump_payload((work.args, work.kwargs))
-        except Exception as exc:
-            # The engine's contract: never call the host from the caller's thread.
-            threading.Thread(
-                target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
-            ).start()
-            return
-        with self._lock:
-            self._running.add(work.id)
-        self._send((p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data))
+        message = self._submit_message(work)
+        if message is not None:
+            self._send(message)
 
     def cancel(self, work_id: str) -> None:
         self._send((p.CANCEL, work_id))
@@ -256,43 +248,59 @@ class ProcessContainer:
             held, self._held = self._held or [], None
             assert self._outbox is not None
             self._outbox.send((p.TARGET, target_bytes, self.id, self._max_inputs, env, sys_path))
-            for message in held:
-                self._outbox.send(message)
+            self._outbox.send_many(held)
 
     def _read_until_end(self) -> None:
         process = self._process
         assert process is not None and process.stdout is not None
-        stream, host = process.stdout, self._host
+        stream = process.stdout
         while True:
             try:
-                message = p.read_message(stream)
+                messages = p.read_messages(stream)
             except p.ChannelClosed as closed:
                 raise self._death(closed) from None
             self._last_heard = time.monotonic()
-            kind = message[0]
-            if kind == p.FINISHED:
-                _, work_id, outcome_kind, data, text = message
-                with self._lock:
-                    self._running.discard(work_id)
-                following = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
-                if following is not None:
-                    self.submit(following)
-            elif kind == p.STARTED:
-                host.started(self, message[1])
-            elif kind == p.LOG:
-                host.log(message[1], message[2], message[3])
-            elif kind == p.HEARTBEAT:
-                self._gpu_use = message[1]
-            elif kind == p.READY:
-                self._ready = True
-                host.ready(self)
-            elif kind == p.WARNING:
-                host.warning(self, message[1])
-            elif kind == p.FAILED:
-                raise ContainerError(f"{message[1]}\n\n(remote traceback)\n{message[2]}")
-            elif kind == p.STOPPED:
-                self._end(None)
-                return
+            submits: list[p.Message] = []
+            try:
+                for message in messages:
+                    if self._handle(message, submits):
+                        return
+                    if len(submits) >= FLUSH_EVERY:
+                        self._send_many(submits)
+                        submits = []
+            finally:
+                if submits:
+                    self._send_many(submits)
+
+    def _handle(self, message: p.Message, submits: list[p.Message]) -> bool:
+        """Act on one message from the worker; True once it stopped. The works that
+        ``host.finished`` hands back go into ``submits``, for the caller to send together."""
+        host = self._host
+        kind = message[0]
+        if kind == p.FINISHED:
+            _, work_id, outcome_kind, data, text = message
+            with self._lock:
+                self._running.discard(work_id)
+            following = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
+            if following is not None:
+                submit = self._submit_message(following)
+                if submit is not None:
+                    submits.append(submit)
+        elif kind == p.LOG:
+            host.log(message[1], message[2], message[3])
+        elif kind == p.HEARTBEAT:
+            self._gpu_use = message[1]
+        elif kind == p.READY:
+            self._ready = True
+            host.ready(self)
+        elif kind == p.WARNING:
+            host.warning(self, message[1])
+        elif kind == p.FAILED:
+            raise ContainerError(f"{message[1]}\n\n(remote traceback)\n{message[2]}")
+        elif kind == p.STOPPED:
+            self._end(None)
+            return True
+        return False
 
     @staticmethod
     def _outcome(kind: str, data: bytes, text: str) -> Outcome:
@@ -376,14 +384,33 @@ class ProcessContainer:
     def _broken(self, error: BaseException) -> None:
         pass  # the reader sees the same end of the channel and reports it
 
+    def _submit_message(self, work: Work) -> p.Message | None:
+        """The SUBMIT message for ``work``; None if its arguments can't be pickled (that is
+        reported as the work's failure, from another thread)."""
+        try:
+            # Only the arguments are pickled here, not the Work dataclass around them.
+            data = p.dump_payload((work.args, work.kwargs))
+        except Exception as exc:
+            # The engine's contract: never call the host from the caller's thread.
+            threading.Thread(
+                target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
+            ).start()
+            return None
+        with self._lock:
+            self._running.add(work.id)
+        return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
+
     def _send(self, message: p.Message) -> None:
+        self._send_many([message])
+
+    def _send_many(self, messages: list[p.Message]) -> None:
         with self._lock:
             if self._held is not None:
-                self._held.append(message)
+                self._held += messages
                 return
             outbox = self._outbox
         assert outbox is not None
-        outbox.send(message)
+        outbox.send_many(messages)
 
     def _drain_stderr(self, stream: Any) -> None:
         for line in iter(stream.readline, b""):

@@ -2,10 +2,12 @@
 
 The same stream carries them whether it is a local pipe or an SSH channel. The worker first
 writes ``MAGIC`` (so a chatty login shell that prints a banner cannot be mistaken for a frame),
-then every message is one frame: a 4-byte big-endian length and a pickle of a tuple whose first
-item is the message kind. Payloads that may fail to pickle or unpickle on one side (the
-target, a work, a result) are pickled on their own inside the frame, so such a failure is
-reported for that one item instead of breaking the channel.
+then every frame is a 4-byte big-endian length and a pickle of either one message or a list of
+messages; a message is a tuple whose first item is its kind. Messages that pile up while a
+write is in flight travel together in one frame (one pickle, one write), which is what keeps
+thousands of inputs a second cheap. Payloads that may fail to pickle or unpickle on one side
+(the target, a work, a result) are pickled on their own inside the message, so such a failure
+is reported for that one item instead of breaking the channel.
 
 Conversation::
 
@@ -14,7 +16,7 @@ Conversation::
     worker -> engine   READY  |  FAILED message, traceback_text
     engine -> worker   SUBMIT work_id, call_id, method, is_async, arguments_bytes
     engine -> worker   CANCEL work_id      CAPACITY n
-    worker -> engine   STARTED work_id      LOG work_id, stream, text      WARNING message
+    worker -> engine   LOG work_id, stream, text      WARNING message
     worker -> engine   FINISHED work_id, kind, value_bytes, traceback_text
     both ways          HEARTBEAT details    (the worker's details: GPU use, or None)
     engine -> worker   SHUTDOWN graceful
@@ -40,10 +42,11 @@ import cloudpickle
 
 from .._errors import ContainerError, RemoteError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAGIC = b"\x00concur_nb-worker\x00"
 HEADER = struct.Struct(">I")
 MAX_FRAME = 2**32 - 1
+MAX_PAYLOAD = MAX_FRAME - 2**16  # room for the message around a payload
 
 # Message kinds (the first item of every message tuple).
 HELLO = "hello"
@@ -51,7 +54,7 @@ TARGET = "target"
 READY = "ready"
 FAILED = "failed"
 SUBMIT = "submit"
-STARTED = "started"
+STARTED = "started"  # protocol 1 only: the engine knows a work started when it submits it
 LOG = "log"
 WARNING = "warning"
 FINISHED = "finished"
@@ -72,8 +75,20 @@ class ChannelClosed(EOFError):
 
 
 def encode(message: Message) -> bytes:
-    """One frame: length header and pickled message."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    """One frame holding one message."""
+    return _frame(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def encode_many(messages: list[Message]) -> bytes:
+    """Frames holding ``messages`` in order: one frame unless they are above the size limit."""
+    payload = pickle.dumps(messages, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(payload) <= MAX_FRAME or len(messages) == 1:
+        return _frame(payload)
+    half = len(messages) // 2
+    return encode_many(messages[:half]) + encode_many(messages[half:])
+
+
+def _frame(payload: bytes) -> bytes:
     if len(payload) > MAX_FRAME:
         raise ValueError(f"a message of {len(payload)} bytes is above the frame limit")
     return HEADER.pack(len(payload)) + payload
@@ -86,18 +101,28 @@ def read_exactly(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def read_message(stream: IO[bytes]) -> Message:
-    """The next message; raises ``ChannelClosed`` at the end of the stream."""
+def read_messages(stream: IO[bytes]) -> list[Message]:
+    """The messages of the next frame, in order; raises ``ChannelClosed`` at the end."""
     header = stream.read(HEADER.size)
     if not header:
         raise ChannelClosed("stream ended")
     if len(header) < HEADER.size:
         header += read_exactly(stream, HEADER.size - len(header))
     (size,) = HEADER.unpack(header)
-    message = pickle.loads(read_exactly(stream, size))
-    if not isinstance(message, tuple) or not message:
-        raise ContainerError(f"malformed message from the other end: {type(message).__name__}")
-    return message
+    content = pickle.loads(read_exactly(stream, size))
+    messages = content if type(content) is list else [content]
+    for message in messages:
+        if type(message) is not tuple or not message:
+            raise ContainerError(f"malformed message from the other end: {type(message).__name__}")
+    return messages
+
+
+def read_message(stream: IO[bytes]) -> Message:
+    """The next frame's message, for a frame that holds one (the handshake)."""
+    messages = read_messages(stream)
+    if len(messages) != 1:
+        raise ContainerError(f"expected one message from the other end, got {len(messages)}")
+    return messages[0]
 
 
 def skip_to_magic(stream: IO[bytes], limit: int = 64 * 1024) -> bytes:
@@ -123,9 +148,34 @@ def skip_to_magic(stream: IO[bytes], limit: int = 64 * 1024) -> bytes:
 # --- payloads ---------------------------------------------------------------------------------
 
 
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_PLAIN_BUDGET = 64  # values looked at before giving up on the fast path
+
+
 def dump_payload(value: Any) -> bytes:
-    """cloudpickle, so functions and classes defined in a notebook travel by value."""
+    """cloudpickle, so functions and classes defined in a notebook travel by value.
+
+    Plain data (numbers, strings, and tuples, lists and dicts of them) refers to no function
+    or class, so both picklers write the same thing; the C pickler does it ~20x faster.
+    """
+    if _is_plain(value, [_PLAIN_BUDGET]):
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _is_plain(value: Any, budget: list[int]) -> bool:
+    """Whether ``value`` is built of exactly the builtin atoms and containers (no subclasses)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    kind = type(value)
+    if kind in _ATOMS:
+        return True
+    if kind is tuple or kind is list:
+        return all(_is_plain(item, budget) for item in value)
+    if kind is dict:
+        return all(_is_plain(k, budget) and _is_plain(v, budget) for k, v in value.items())
+    return False
 
 
 def load_payload(data: bytes) -> Any:
@@ -150,7 +200,10 @@ def dump_error(exc: BaseException) -> bytes:
 def dump_result(value: Any) -> tuple[bool, bytes]:
     """(True, bytes of ``value``), or (False, bytes of a ``RemoteError``) if it can't pickle."""
     try:
-        return True, dump_payload(value)
+        data = dump_payload(value)
+        if len(data) > MAX_PAYLOAD:
+            raise ValueError(f"{len(data)} bytes is above the {MAX_PAYLOAD} bytes a frame holds")
+        return True, data
     except Exception as exc:
         message = (
             f"the result ({type(value).__qualname__}) could not be pickled to send it back "
@@ -251,10 +304,10 @@ def check_versions(details: dict[str, Any], where: str) -> None:
 class Outbox:
     """Sends messages from any thread through one writer thread.
 
-    Messages that pile up while a write is in flight go out together in one write, which is
-    what makes pipelined traffic over SSH cheap. Every ``tick`` seconds the writer thread calls
-    ``on_tick`` (heartbeats and liveness checks live there); ``on_broken`` is called once if
-    the stream cannot be written any more.
+    Messages that pile up while a write is in flight go out together in one frame (one pickle,
+    one write), which is what makes pipelined traffic cheap. Every ``tick`` seconds the writer
+    thread calls ``on_tick`` (heartbeats and liveness checks live there); ``on_broken`` is
+    called once if the stream cannot be written any more.
     """
 
     def __init__(
@@ -269,7 +322,7 @@ class Outbox:
         self._tick = tick
         self._on_tick = on_tick
         self._on_broken = on_broken
-        self._pending: list[bytes] = []
+        self._pending: list[Message] = []
         self._wake = threading.Condition(threading.Lock())
         self._closing = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -278,10 +331,16 @@ class Outbox:
         self._thread.start()
 
     def send(self, message: Message) -> None:
-        frame = encode(message)
         with self._wake:
-            self._pending.append(frame)
+            self._pending.append(message)
             if len(self._pending) == 1:
+                self._wake.notify()
+
+    def send_many(self, messages: list[Message]) -> None:
+        with self._wake:
+            was_empty = not self._pending
+            self._pending += messages
+            if was_empty and self._pending:
                 self._wake.notify()
 
     def close(self, timeout: float | None = 5.0) -> None:
@@ -301,16 +360,16 @@ class Outbox:
                     if remaining <= 0:
                         break
                     self._wake.wait(remaining)
-                frames, self._pending = self._pending, []
+                messages, self._pending = self._pending, []
                 closing = self._closing
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + self._tick
                 beat = self._on_tick()
                 if beat is not None:
-                    frames.append(encode(beat))
+                    messages.append(beat)
             try:
-                if frames:
-                    self._stream.write(b"".join(frames))
+                if messages:
+                    self._stream.write(encode_many(messages))
                     self._stream.flush()
             except (OSError, ValueError) as exc:  # broken pipe, or the stream was closed
                 self._on_broken(exc)

@@ -125,6 +125,7 @@ def test_charts_draw_load_over_time_and_a_run_time_histogram() -> None:
     f.input_list.append(info("in-4", status="succeeded", started_at=1.0, finished_at=1.25))
     ticks = itertools.count()
     d = Dashboard(f, chart_rate=2, clock=lambda: float(next(ticks)))  # a second per redraw
+    assert d.ensure_charts() is d.charts  # built in the background when the dashboard starts
     f.now, f.queued = 11.0, 2
     d.refresh()  # charts redraw at most chart_rate times a second while busy...
     f.queued = f.in_flight = 0
@@ -279,6 +280,9 @@ def test_live_dashboard_follows_real_work_and_leaves_a_summary_when_done() -> No
     wait_until(lambda: d.done and not d.refresher.running, what="the refresher to stop")
     assert data(d.header.value, "state") == ["done"]
     assert data(d.header.value, "finished") == ["12"]
+    wait_until(lambda: d.charts is not None, what="the charts, built in the background")
+    assert d.charts is not None
+    assert list(d.charts.timeline.data[0].y) == list(d.history.queued)  # the queue depth
     d.close()
 
 

@@ -72,13 +72,8 @@ class Dashboard:
         )
         self.note = W.HTML()
         self.charts: Charts | None = None
-        chart_row: list[W.Widget] = []
-        if charts:
-            try:
-                self.charts = Charts(self.history)
-                chart_row = [self.charts.timeline, self.charts.latency]
-            except ImportError as exc:  # plotly's FigureWidget needs anywidget
-                self.note.value = f"<i>charts unavailable: {exc}</i>"
+        self._charts_wanted = charts
+        self._chart_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))  # narrow: they stack
         for widget, name in [
             (self.header, "cnb-header-box"),
             (self.containers, "cnb-containers-box"),
@@ -94,11 +89,11 @@ class Dashboard:
         self.cancel_input_button.on_click(lambda _: self.cancel_selected())
         self.cancel_all_button.on_click(lambda _: self.cancel_all())
 
-        self.widget = self._layout(chart_row)
+        self.widget = self._layout()
         self.widget.add_class("cnb-dashboard")
         self.refresh()
 
-    def _layout(self, chart_row: list[W.Widget]) -> W.VBox:
+    def _layout(self) -> W.VBox:
         """Header, container rows, charts, then the input list beside the log viewer."""
         inputs_panel = W.VBox(
             [
@@ -115,7 +110,7 @@ class Dashboard:
             [
                 self.header,
                 self.containers,
-                W.HBox(chart_row, layout=W.Layout(flex_flow="row wrap")),  # narrow: stack
+                self._chart_box,
                 W.HBox([inputs_panel, log_panel]),
                 self.note,
             ]
@@ -127,7 +122,30 @@ class Dashboard:
         """Follow the function live, redrawing at most ``rate`` times a second while it works."""
         self._following = True
         self.refresher.start()
+        if self._charts_wanted and self.charts is None:
+            # The first plotly import in a process takes seconds: never make the cell (or a
+            # blocking call's auto-dashboard) wait for it; the charts appear when ready.
+            threading.Thread(
+                target=self.ensure_charts, name="concur_nb-charts", daemon=True
+            ).start()
         return self
+
+    def ensure_charts(self) -> Charts | None:
+        """Build the charts now if they are wanted and not built yet; return them."""
+        with self._lock:
+            if not self._charts_wanted or self.charts is not None:
+                return self.charts
+            self._charts_wanted = False
+        try:
+            charts = Charts(self.history)
+        except ImportError as exc:  # plotly's FigureWidget needs anywidget
+            self.note.value = f"<i>charts unavailable: {exc}</i>"
+            return None
+        with self._lock:
+            charts.draw()
+            self._chart_box.children = (charts.timeline, charts.latency)
+            self.charts = charts  # last: whoever sees it sees drawn charts
+        return charts
 
     def stop(self) -> None:
         """Stop following; the widgets keep their last state."""

@@ -248,7 +248,11 @@ def check_dashboard(page: Any) -> None:
     texts = lines.all_inner_texts()
     assert texts and all(t.startswith(f"{input_id} step ") for t in texts), (input_id, texts)
 
-    page.wait_for_timeout(600)  # let the charts draw once more before the picture
+    # The plotly charts arrive once the kernel has imported plotly (seconds, in the background).
+    charts = page.locator(".cnb-dashboard .js-plotly-plot")
+    charts.first.wait_for(timeout=90_000)
+    wait_for(lambda: charts.count() == 2, 30, "both charts")
+    page.wait_for_timeout(1000)  # let them draw a few more points before the picture
     target = page.locator(".cnb-tuner")
     target.screenshot(path=str(ARTIFACTS / "dashboard.png"))
     docs = ROOT / "docs"

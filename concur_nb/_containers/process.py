@@ -212,7 +212,12 @@ class ProcessContainer:
             target=self._drain_stderr, args=(process.stderr,), name=f"{self.id}-stderr", daemon=True
         ).start()
         self._outbox = p.Outbox(
-            process.stdin, f"{self.id}-writer", HEARTBEAT_INTERVAL, self._tick, self._broken
+            process.stdin,
+            f"{self.id}-writer",
+            HEARTBEAT_INTERVAL,
+            self._tick,
+            self._broken,
+            inline=True,  # the reader sends next works itself, without waking the writer
         )
         self._outbox.start()
 

@@ -659,7 +659,8 @@ def table(quick: bool, sizes: dict[str, int], total: float) -> str:
         "",
         f"`python benchmarks/bench_engine.py{' --quick' if quick else ''}` on "
         f"{platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPU(s); run took {total:.0f} s."
+        f"{os.cpu_count()} CPU(s); run took {total:.0f} s; load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine disturbs wall times and W5's p99)."
         + (" Quick mode: counts reduced, targets unchanged." if quick else ""),
         "",
         "Peers run in the same process, one after the other. API: `f.map` is the blocking "

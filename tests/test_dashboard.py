@@ -124,10 +124,10 @@ def test_charts_draw_load_over_time_and_a_run_time_histogram() -> None:
     f = busy_stub()
     f.input_list.append(info("in-4", status="succeeded", started_at=1.0, finished_at=1.25))
     ticks = itertools.count()
-    d = Dashboard(f, chart_rate=2, clock=lambda: float(next(ticks)))  # a second per redraw
+    d = Dashboard(f, detail_rate=2, clock=lambda: float(next(ticks)))  # a second per redraw
     assert d.ensure_charts() is d.charts  # built in the background when the dashboard starts
     f.now, f.queued = 11.0, 2
-    d.refresh()  # charts redraw at most chart_rate times a second while busy...
+    d._tick()  # while busy, the refresher redraws charts at most detail_rate times a second...
     f.queued = f.in_flight = 0
     d.refresh()  # ...and always on the final redraw
     assert d.charts is not None
@@ -137,6 +137,22 @@ def test_charts_draw_load_over_time_and_a_run_time_histogram() -> None:
     assert list(timeline[2].y) == [2, 2, 2]  # containers
     assert list(timeline[0].x) == [0.0, 1.0, 1.0]
     assert sorted(d.charts.latency.data[0].x) == [0.25, 1.0]
+
+
+def test_while_busy_the_header_moves_every_tick_and_the_details_at_their_own_rate() -> None:
+    f = busy_stub()
+    now = [0.0]
+    d = Dashboard(f, charts=False, detail_rate=2, clock=lambda: now[0])
+    labels = []
+    for tick in range(1, 11):  # one second of redraws at 10 Hz
+        now[0] = tick / 10
+        f.queued = 100 - tick
+        f.input_list = [info(f"in-{tick}")]
+        d._tick()
+        assert f'data-queued="{100 - tick}"' in d.header.value
+        labels.append(d.inputs.options[0][1])
+    assert labels == ["in-1"] * 4 + ["in-5"] * 5 + ["in-10"]  # twice a second
+    assert len(d.history.t) == 3  # the first full redraw, then two at the detail rate
 
 
 # --- how it redraws --------------------------------------------------------------------------
@@ -270,8 +286,12 @@ def test_live_dashboard_follows_real_work_and_leaves_a_summary_when_done() -> No
     )
     assert data(d.containers.value, "in-use") == ["4"]
     assert data(d.containers.value, "target") == ["3"]
-    running = [value for label, value in d.inputs.options if "running" in label]
-    d.inputs.value = running[0]
+
+    def running() -> list[str]:
+        return [value for label, value in d.inputs.options if "running" in label]
+
+    wait_until(lambda: len(running()) == 4, what="the 4 running inputs in the list")
+    d.inputs.value = running()[0]
     wait_until(lambda: "working on" in d.log.value, what="the input's own log line")
     own = re.findall(r"working on \d+", d.log.value)
     assert len(own) == 1

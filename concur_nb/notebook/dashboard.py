@@ -6,8 +6,9 @@ Example::
     concur_nb.dashboard(f, call=call)   # last expression of a cell: shows it, live
 
 One ``Refresher`` redraws it at most ``rate`` times a second while the function has inputs
-queued or in flight, each redraw batched per widget with ``hold_sync``; when the work is done it
-stops and leaves a static summary. Outside a widget front-end the same object shows as text or
+queued or in flight (the input list, log and charts at most ``detail_rate`` times), each redraw
+batched per widget with ``hold_sync``; when the work is done it stops and leaves a static
+summary. Outside a widget front-end the same object shows as text or
 HTML (``repr``, ``_repr_html_``).
 """
 
@@ -38,7 +39,7 @@ class Dashboard:
         *,
         call: Cancellable | None = None,
         rate: float = 10.0,
-        chart_rate: float = 2.0,
+        detail_rate: float = 2.0,
         charts: bool = True,
         inputs_shown: int = 100,
         log_lines: int = 500,
@@ -47,8 +48,8 @@ class Dashboard:
         self.fn = fn
         self.call = call
         self._clock = clock
-        self._chart_interval = 1.0 / chart_rate
-        self._charts_at = -float("inf")
+        self._detail_interval = 1.0 / detail_rate
+        self._details_at = -float("inf")
         self._inputs_shown = inputs_shown
         self._log_lines = log_lines
         self._lock = threading.RLock()  # the refresher thread and widget callbacks both redraw
@@ -169,7 +170,7 @@ class Dashboard:
     # an idle dashboard subscribes: the first event of new work wakes it, and it unsubscribes.
 
     def _tick(self) -> bool:
-        snap = self.refresh()
+        snap = self._redraw(full=False)
         if snap.queued or snap.in_flight:
             self._drop_subscription()
             return True
@@ -193,27 +194,33 @@ class Dashboard:
     # --- drawing ----------------------------------------------------------------------------
 
     def refresh(self) -> FunctionSnapshot:
-        """Redraw from a fresh snapshot, now. Safe from any thread."""
+        """Redraw everything from a fresh snapshot, now. Safe from any thread."""
+        return self._redraw(full=True)
+
+    def _redraw(self, full: bool) -> FunctionSnapshot:
         with self._lock:
             snap = self.fn.snapshot()
-            recent = self.fn.inputs(limit=self._inputs_shown)
             self.snapshot = snap
-            self.history.add_finished(recent)
+            now = self._clock()
+            # The header and slot bars are cheap and move at `rate`. The input list, the log and
+            # the charts are the dear part (and plotly's redraws the dearest): they move at
+            # `detail_rate`, and on every redraw of an idle function, so the final one is whole.
             busy = bool(snap.queued or snap.in_flight)
+            details = full or not busy or now - self._details_at >= self._detail_interval
+            recent = self.fn.inputs(limit=self._inputs_shown) if details else []
             with _held(self.header, self.containers, self.inputs, self.log):
                 self.header.value = summary.header_html(snap)
                 self.containers.value = summary.containers_html(snap)
-                self._draw_inputs(recent, snap.taken_at)
-                self._draw_log(recent)
+                if details:
+                    self._draw_inputs(recent, snap.taken_at)
+                    self._draw_log(recent)
             error = self.refresher.error
             if error is not None:
                 self.note.value = f"<i>dashboard error: {type(error).__name__}: {error}</i>"
-            # The time series and charts move at chart_rate: plotly redraws are the dear part,
-            # and a slower series holds minutes of history in the same number of points.
-            now = self._clock()
-            if not busy or now - self._charts_at >= self._chart_interval:
-                self._charts_at = now
-                self.history.record(snap)
+            if details:
+                self._details_at = now
+                self.history.add_finished(recent)
+                self.history.record(snap)  # a slower series holds more minutes in its points
                 if self.charts is not None:
                     self.charts.draw()
             return snap

@@ -43,7 +43,10 @@ class LoopSlots:
         self._warn = warn
         self._inbox: deque[Work] = deque()
         self._wake_pending = False
-        self._running: dict[str, tuple[asyncio.Task[Any], InputScope]] = {}
+        # Running works: their scopes (read from any thread) and tasks (used on the loop only).
+        # Two dicts rather than one of pairs: no pair object per running input to collect.
+        self._running: dict[str, InputScope] = {}
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancelled_before_start: set[str] = set()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
@@ -66,11 +69,11 @@ class LoopSlots:
             self.loop.call_soon_threadsafe(self._drain)
 
     def cancel(self, work_id: str) -> bool:
-        entry = self._running.get(work_id)
-        if entry is not None:
-            entry[1].cancelled = True
+        scope = self._running.get(work_id)
+        if scope is not None:
+            scope.cancelled = True
         self.loop.call_soon_threadsafe(self._cancel_on_loop, work_id)
-        return entry is not None
+        return scope is not None
 
     def running_ids(self) -> list[str]:
         return list(self._running)
@@ -105,12 +108,12 @@ class LoopSlots:
             self.loop.create_task(self._serve(self._inbox.popleft()))
 
     def _cancel_on_loop(self, work_id: str) -> None:
-        entry = self._running.get(work_id)
-        if entry is None:
+        scope = self._running.get(work_id)
+        if scope is None:
             self._cancelled_before_start.add(work_id)  # still in the inbox
         else:
-            entry[1].cancelled = True
-            entry[0].cancel()
+            scope.cancelled = True
+            self._tasks[work_id].cancel()
 
     async def _serve(self, work: Work | None) -> None:
         # Each work runs inline in this loop rather than in a helper coroutine: at tens of
@@ -126,7 +129,8 @@ class LoopSlots:
             fn = self._resolve(work)
             scope = self._scope_for(work)
             token = current_scope.set(scope)
-            self._running[work_id] = (task, scope)
+            self._tasks[work_id] = task
+            self._running[work_id] = scope
             try:
                 outcome = Outcome(OK, await fn(*work.args, **work.kwargs))
             except asyncio.CancelledError:
@@ -135,6 +139,7 @@ class LoopSlots:
                 outcome = Outcome(ERROR, exc)
             finally:
                 del self._running[work_id]
+                del self._tasks[work_id]
                 current_scope.reset(token)
                 if scope.cancelled:
                     _uncancel(task)

@@ -1,16 +1,21 @@
 """Out-of-process containers, measured side by side with their peers in one run.
 
-    .venv/bin/python benchmarks/bench_remote.py
+    .venv/bin/python benchmarks/bench_remote.py [--markdown benchmarks/results/remote.md]
 
 Rows: round trip of a tiny input through one SSH container on 127.0.0.1 (a private sshd, as
 in the tests), pipelined throughput through it, cold start of process and SSH containers, and
-W2/W3 of the core benchmarks through process containers. Peers: ``ProcessPoolExecutor`` for
-the local round trip, and Dask's ``SSHCluster`` over the same sshd when Dask is installed.
+W2/W3 of the core benchmarks through process containers (the median of ``RUNS`` runs: on a
+small shared machine one run says more about its neighbours than about concur_nb). Peers:
+``ProcessPoolExecutor`` for the local round trip, and Dask's ``SSHCluster`` over the same sshd
+when Dask is installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
+import platform
 import statistics
 import sys
 import threading
@@ -33,6 +38,7 @@ from sshd import PrivateSshd, SshKeys, find_sshd
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 Row = tuple[str, str, str, str, str]  # metric, concur_nb, target, peer, peer / concur_nb
+RUNS = 3  # runs of W2 and W3; the table shows the median
 
 
 def tiny(x: int) -> int:
@@ -115,6 +121,12 @@ def efficiency(fn: Any, count: int, each: float, max_inputs: int) -> float:
     return ideal / (time.perf_counter() - began)
 
 
+def median_efficiency(fn: Any, count: int, each: float, max_inputs: int) -> tuple[float, str]:
+    """The median of ``RUNS`` runs, and all of them for the record."""
+    runs = [efficiency(fn, count, each, max_inputs) for _ in range(RUNS)]
+    return statistics.median(runs), " ".join(f"{run:.2f}" for run in runs)
+
+
 def ssh_rows(keys: SshKeys, server: PrivateSshd) -> list[Row]:
     backend = ssh(server.destination, python=sys.executable, ssh_options=keys.options())
     one = concur_nb.function(backend=backend, max_containers=1)(
@@ -183,12 +195,12 @@ def process_rows() -> list[Row]:
     w2 = concur_nb.function(backend="process", max_containers=1)(
         concur_nb.concurrent(max_inputs=100)(sleep_20ms)
     )
-    w2_eff = efficiency(w2, 2000, 0.02, 100)
+    w2_eff, w2_runs = median_efficiency(w2, 2000, 0.02, 100)
     w2.shutdown()
     w3 = concur_nb.function(backend="process", max_containers=1)(
         concur_nb.concurrent(max_inputs=1000)(sleep_50ms)
     )
-    w3_eff = efficiency(w3, 20_000, 0.05, 1000)
+    w3_eff, w3_runs = median_efficiency(w3, 20_000, 0.05, 1000)
     w3.shutdown()
     return [
         (
@@ -200,18 +212,42 @@ def process_rows() -> list[Row]:
         ),
         ("process container cold start", f"{cold:.2f} s", "<= 0.5 s", "", ""),
         ("W2 via process (2,000 x sleep 20 ms, 100)", f"{w2_eff:.2f}", ">= 0.85", "", ""),
+        ("  W2 runs", w2_runs, "", "", ""),
         ("W3 via process (20,000 x async 50 ms, 1000)", f"{w3_eff:.2f}", ">= 0.85", "", ""),
+        ("  W3 runs", w3_runs, "", "", ""),
     ]
 
 
+HEADER: Row = ("metric", "concur_nb", "target", "peer", "peer/concur_nb")
+
+
+def markdown(rows: list[Row], load_before: float, load_after: float) -> str:
+    lines = [
+        "# Out-of-process containers (`benchmarks/bench_remote.py`)",
+        "",
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}; "
+        f"load average {load_before:.1f} before the run, {load_after:.1f} after. "
+        f"W2/W3: median of {RUNS} runs, one process container (`max_containers=1`).",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    lines += ["| " + " | ".join(cell.strip() for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def print_table(rows: list[Row]) -> None:
-    header: Row = ("metric", "concur_nb", "target", "peer", "peer/concur_nb")
+    header = HEADER
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", help="also write the table to this file")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = process_rows()
     sshd = find_sshd()
     if sshd is None:
@@ -226,6 +262,9 @@ def main() -> None:
             keys.cleanup()
     concur_nb.shutdown()
     print_table(rows)
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(markdown(rows, load_before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

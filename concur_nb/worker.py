@@ -205,8 +205,8 @@ class Worker:
 
     def _schedule_launch(self) -> None:
         """Hand the works no ending work took to the container: at once on threads, and on
-        the event loop after its current round, so the works that end in that round (in a
-        burst of thousands of async inputs, most of it) take them first."""
+        the event loop once the callbacks ready now have run, so the works that end among them
+        (in a burst of thousands of async inputs, most of it) take them first."""
         loop = self._loop
         if loop is None:
             self._launch()
@@ -216,7 +216,7 @@ class Worker:
                 return
             self._launch_pending = True
         try:
-            loop.call_soon_threadsafe(self._launch)
+            loop.call_soon_threadsafe(loop.call_soon, self._launch)
         except RuntimeError:  # the loop closed: the container is stopping
             self._launch()
 

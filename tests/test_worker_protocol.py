@@ -15,7 +15,7 @@ import cloudpickle
 import pytest
 
 from concur_nb._containers import protocol as p
-from concur_nb._containers.base import ERROR, OK, Target
+from concur_nb._containers.base import CANCELLED, ERROR, OK, Target
 from concur_nb._errors import ContainerError, RemoteError
 from concur_nb.worker import LineBuffer
 
@@ -200,3 +200,18 @@ def test_arguments_that_cannot_be_unpickled_fail_only_that_input(
     finished = until(worker, p.FINISHED)[-1]
     assert finished[1] == "in-1" and finished[2] == ERROR
     assert "could not be unpickled" in str(p.load_payload(finished[3]))
+
+
+def test_a_cancel_for_a_work_still_waiting_in_the_worker_cancels_it(
+    worker: subprocess.Popen[bytes],
+) -> None:
+    assert worker.stdin is not None
+    hello_and_target(worker)
+    until(worker, p.READY)
+    arguments = cloudpickle.dumps(((21,), {}))
+    # One frame: the work waits in the worker's queue when the cancel is read.
+    submit = (p.SUBMIT, "in-1", "fc-1", None, False, arguments)
+    worker.stdin.write(p.encode_many([submit, (p.CANCEL, "in-1")]))
+    worker.stdin.flush()
+    finished = until(worker, p.FINISHED)[-1]
+    assert finished[1] == "in-1" and finished[2] == CANCELLED

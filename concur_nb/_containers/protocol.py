@@ -150,7 +150,7 @@ def skip_to_magic(stream: IO[bytes], limit: int = 64 * 1024) -> bytes:
 
 
 _ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
-_PLAIN_BUDGET = 64  # values looked at before giving up on the fast path
+_PLAIN_BUDGET = 64  # items in containers looked at before giving up on the fast path
 
 
 def dump_payload(value: Any) -> bytes:
@@ -159,24 +159,30 @@ def dump_payload(value: Any) -> bytes:
     Plain data (numbers, strings, and tuples, lists and dicts of them) refers to no function
     or class, so both picklers write the same thing; the C pickler does it ~20x faster.
     """
-    if _is_plain(value, [_PLAIN_BUDGET]):
+    if _is_plain(value):
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _is_plain(value: Any, budget: list[int]) -> bool:
+def _is_plain(value: Any) -> bool:
     """Whether ``value`` is built of exactly the builtin atoms and containers (no subclasses)."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        return False
-    kind = type(value)
-    if kind in _ATOMS:
-        return True
-    if kind is tuple or kind is list:
-        return all(_is_plain(item, budget) for item in value)
-    if kind is dict:
-        return all(_is_plain(k, budget) and _is_plain(v, budget) for k, v in value.items())
-    return False
+    budget = _PLAIN_BUDGET
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _ATOMS:
+            continue
+        if kind is tuple or kind is list or kind is dict:
+            budget -= len(item)
+            if budget < 0:
+                return False
+            stack.extend(item)
+            if kind is dict:
+                stack.extend(item.values())
+        else:
+            return False
+    return True
 
 
 def load_payload(data: bytes) -> Any:

@@ -131,6 +131,11 @@ class Dashboard:
             ).start()
         return self
 
+    def poke(self) -> None:
+        """Redraw soon, if the dashboard is live (a setting changed, a button was pressed)."""
+        if self._following:
+            self.refresher.poke()
+
     def ensure_charts(self) -> Charts | None:
         """Build the charts now if they are wanted and not built yet; return them."""
         with self._lock:
@@ -277,14 +282,14 @@ class Dashboard:
     def cancel_selected(self) -> None:
         if self._selected is not None:
             self.fn.cancel_input(self._selected)
-            self.refresher.poke()
+            self.poke()
 
     def cancel_all(self) -> None:
         if self.call is not None:
             self.call.cancel()
         else:
             self.fn.cancel_all()
-        self.refresher.poke()
+        self.poke()
 
     def _on_select(self, change: dict[str, Any]) -> None:
         if not self._updating:

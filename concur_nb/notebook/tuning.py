@@ -122,7 +122,7 @@ class Tuner:
             self.message.value = f'<span style="color:#070">applied {shown}</span>'
         self.sync()
         if self.dashboard is not None:
-            self.dashboard.refresher.poke()
+            self.dashboard.poke()
 
     def sync(self) -> None:
         """Move the sliders to the function's current settings."""

@@ -80,8 +80,9 @@ class _Patience:
     Outside a Jupyter kernel it never fires, and the notebook front-end is never imported.
     """
 
-    def __init__(self, handle: _Handle, call: Call) -> None:
+    def __init__(self, handle: _Handle, pool: Pool, call: Call) -> None:
         self._handle = handle
+        self._pool = pool
         self._call = call
         in_kernel = "ipykernel" in sys.modules
         self._deadline = time.monotonic() + AUTO_DASHBOARD_AFTER if in_kernel else None
@@ -95,7 +96,9 @@ class _Patience:
         try:
             from .notebook import auto
 
-            auto.maybe_show(self._handle, self._call)
+            single = len(self._call.values) == 1
+            call = FunctionCall(self._handle, self._pool, self._call, single=single)
+            auto.maybe_show(self._handle, call)  # with the call, its own cancel button
         except Exception:  # a display problem must never fail the user's call
             logger.debug("auto dashboard failed", exc_info=True)
 
@@ -105,7 +108,7 @@ def _wait(handle: _Handle, call: Call, pool: Pool, timeout: float | None = None)
     try:
         if timeout is not None:
             return call.wait(timeout)
-        patience = _Patience(handle, call)
+        patience = _Patience(handle, pool, call)
         while not call.wait(patience.timeout()):
             patience.lost()
         return True
@@ -514,7 +517,7 @@ def _iterate(
     handle: _Handle, pool: Pool, call: Call, order_outputs: bool, return_exceptions: bool
 ) -> Iterator[Any]:
     count = len(call.values)
-    patience = _Patience(handle, call)
+    patience = _Patience(handle, pool, call)
     try:
         if order_outputs:
             for index in range(count):

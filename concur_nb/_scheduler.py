@@ -276,11 +276,7 @@ class Pool:
                     self._requeue(inp, now, front=True)
 
     def started(self, container: Container, work_id: str) -> None:
-        if self.events.active:
-            with self._lock:
-                self._emit(
-                    "input_started", self.clock.now(), input_id=work_id, container_id=container.id
-                )
+        pass  # placement already recorded the start (and emitted ``input_started``)
 
     def log(self, work_id: str, stream: str, text: str) -> None:
         lead = self._active.get(work_id)
@@ -694,29 +690,42 @@ class Pool:
                 for cid, slot in self._slots.items()
             )
             m = self.metrics
-            return FunctionSnapshot(
-                name=self.name,
-                backend=self.backend_label,
-                taken_at=now,
-                max_inputs=s.max_inputs,
-                target_inputs=s.target,
-                min_containers=s.min_containers,
-                max_containers=s.max_containers,
-                buffer_containers=s.buffer_containers,
-                scaledown_window=s.scaledown_window,
-                containers=containers,
-                queued=self._queued,
-                in_flight=self._in_flight,
-                submitted=m.submitted,
-                succeeded=m.succeeded,
-                failed=m.failed,
-                cancelled=m.cancelled,
-                throughput=m.throughput(now),
-                queue_wait=Percentiles.of(list(m.queue_waits)),
-                run_time=Percentiles.of(list(m.run_times)),
-                decisions=tuple(self._decisions),
-                warnings=tuple(self._warnings),
+            queue_waits, run_times = list(m.queue_waits), list(m.run_times)
+            counts = (
+                self._queued,
+                self._in_flight,
+                m.submitted,
+                m.succeeded,
+                m.failed,
+                m.cancelled,
             )
+            throughput = m.throughput(now)
+            decisions, warnings = tuple(self._decisions), tuple(self._warnings)
+        # Sorting the samples happens outside the lock, so readers never stall the workload.
+        queued, in_flight, submitted, succeeded, failed, cancelled = counts
+        return FunctionSnapshot(
+            name=self.name,
+            backend=self.backend_label,
+            taken_at=now,
+            max_inputs=s.max_inputs,
+            target_inputs=s.target,
+            min_containers=s.min_containers,
+            max_containers=s.max_containers,
+            buffer_containers=s.buffer_containers,
+            scaledown_window=s.scaledown_window,
+            containers=containers,
+            queued=queued,
+            in_flight=in_flight,
+            submitted=submitted,
+            succeeded=succeeded,
+            failed=failed,
+            cancelled=cancelled,
+            throughput=throughput,
+            queue_wait=Percentiles.of(queue_waits),
+            run_time=Percentiles.of(run_times),
+            decisions=decisions,
+            warnings=warnings,
+        )
 
     def inputs(self, limit: int = 200) -> list[InputInfo]:
         with self._lock:

@@ -22,7 +22,7 @@ from concur_nb.notebook.tuning import Tuner
 @pytest.fixture(scope="module")
 def ip() -> Iterator[InteractiveShell]:
     shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "concur_nb.notebook")
+    shell.run_line_magic("load_ext", "concur_nb")
     yield shell
     InteractiveShell.clear_instance()
 
@@ -246,7 +246,7 @@ def test_cancel_magic_rejects_what_it_cannot_cancel(
 
 
 def test_load_ext_registers_every_magic(ip: InteractiveShell) -> None:
-    shell = ip  # the fixture ran %load_ext concur_nb.notebook
+    shell = ip  # the fixture ran %load_ext concur_nb
     assert shell.find_cell_magic("concurrent") is not None
     for name in [
         "concurrent_dashboard",

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.real
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 CELLS = [
-    "%load_ext concur_nb.notebook\nimport asyncio, threading, concur_nb",
+    "%load_ext concur_nb\nimport asyncio, threading, concur_nb",
     """
     %%concurrent --max-inputs 4 --target-inputs 3
     def double(x):

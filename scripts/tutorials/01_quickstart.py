@@ -124,12 +124,12 @@ print(f"succeeded={snap.succeeded} failed={snap.failed} p50 run time={snap.run_t
 # %% [markdown]
 # ## Also: magics
 #
-# `%load_ext concur_nb.notebook` adds `%%concurrent` (make a cell's function concurrent, or
+# `%load_ext concur_nb` adds `%%concurrent` (make a cell's function concurrent, or
 # map the cell's body over items) and `%concurrent_status`, `%concurrent_dashboard`,
 # `%concurrent_tune`.
 
 # %%
-# %load_ext concur_nb.notebook
+# %load_ext concur_nb
 
 # %%
 # %concurrent_status

@@ -12,22 +12,27 @@ import contextvars
 import logging
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any, TextIO, cast
+from typing import Any, Protocol, TextIO, cast
 
-LogSink = Callable[[str, str], None]  # (stream, text)
+
+class LogHost(Protocol):
+    def log(self, work_id: str, stream: str, text: str) -> None: ...
 
 
 class InputScope:
     """The running input's identity, where its output goes, and whether it was cancelled."""
 
-    __slots__ = ("call_id", "cancelled", "input_id", "sink")
+    __slots__ = ("call_id", "cancelled", "host", "input_id")
 
-    def __init__(self, input_id: str, call_id: str, sink: LogSink) -> None:
+    def __init__(self, input_id: str, call_id: str, host: LogHost) -> None:
         self.input_id = input_id
         self.call_id = call_id
-        self.sink = sink
+        self.host = host
         self.cancelled = False
+
+    def sink(self, stream: str, text: str) -> None:
+        """Add ``text`` written to ``stream`` to this input's log."""
+        self.host.log(self.input_id, stream, text)
 
 
 current_scope: contextvars.ContextVar[InputScope | None] = contextvars.ContextVar(

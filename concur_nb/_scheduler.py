@@ -113,7 +113,6 @@ class Pool:
         self._slots: dict[str, _Slot] = {}
         self._active: dict[str, Input] = {}  # running work id -> its (first) input
         self._timed_out: set[str] = set()
-        self._timeouts: list[tuple[float, int, str, int]] = []
         self._retries: list[tuple[float, int, Input]] = []
         self._seq = itertools.count()
         self._container_numbers = itertools.count(1)
@@ -336,7 +335,7 @@ class Pool:
         """Do what is due now; return when the next thing will be due (clock time)."""
         with self._lock:
             now = self.clock.now()
-            self._expire_timeouts(now)
+            next_deadline = self._expire_timeouts(now)
             while self._retries and self._retries[0][0] <= now:
                 _, _, inp = heapq.heappop(self._retries)
                 if inp.status == _work.RETRY_WAIT and not inp.settled:
@@ -347,7 +346,7 @@ class Pool:
                 (
                     t
                     for t in (
-                        self._timeouts[0][0] if self._timeouts else None,
+                        next_deadline,
                         self._retries[0][0] if self._retries else None,
                         self._scale_check,
                         self._batch_check,
@@ -364,20 +363,27 @@ class Pool:
             self.scheduled_wake = at
             self._engine.poke(self)
 
-    def _expire_timeouts(self, now: float) -> None:
-        heap = self._timeouts
-        while heap and heap[0][0] <= now:
-            _, _, work_id, attempt = heapq.heappop(heap)
-            lead = self._active.get(work_id)
-            if lead is None or lead.attempt != attempt or work_id in self._timed_out:
-                continue
+    def _expire_timeouts(self, now: float) -> float | None:
+        """Interrupt works past their deadline; return the next deadline, if any.
+
+        ``_active`` keeps works in the order they started, so deadlines (start + timeout) are
+        in order too: no per-input timer is needed, only a walk from the oldest.
+        """
+        timeout = self.settings.timeout
+        if timeout is None:
+            return None
+        for work_id, lead in self._active.items():
+            started = lead.started_at if lead.started_at is not None else now
+            deadline = started + timeout
+            if deadline > now:
+                return deadline
+            if work_id in self._timed_out:
+                continue  # interrupted already, not finished yet
             self._timed_out.add(work_id)
             slot = self._slots.get(lead.container_id or "")
             if slot is not None:
                 slot.container.cancel(work_id)
-        if len(heap) > 2 * len(self._active) + 64:  # drop entries of works long finished
-            self._timeouts = [e for e in heap if e[2] in self._active]
-            heapq.heapify(self._timeouts)
+        return None
 
     # --- placement --------------------------------------------------------------------------
 
@@ -450,36 +456,22 @@ class Pool:
         self._in_flight += len(inputs)
         self._active[lead.id] = lead
         timeout = self.settings.timeout
-        if timeout is not None:
-            deadline = now + timeout
-            heap = self._timeouts
-            if len(heap) > 2 * len(self._active) + 1024:
-                # Entries of finished works pile up until their deadline: drop them now and then
-                # (each cleanup follows as many pushes as it visits, so it is amortized O(1)).
-                self._timeouts = heap = [e for e in heap if e[2] in self._active]
-                heapq.heapify(heap)
-            heapq.heappush(heap, (deadline, next(self._seq), lead.id, lead.attempt))
-            self._want_wake(deadline)
+        if timeout is not None and len(self._active) == 1:
+            self._want_wake(now + timeout)  # the oldest running work's deadline comes first
         if self.events.active:
             for inp in inputs:
                 self._emit("input_started", now, input_id=inp.id, container_id=container_id)
+        lead.is_async = self._is_async(lead.method)
         if len(inputs) == 1:
             lead.batch = None
-            return Work(
-                lead.id,
-                lead.call_id,
-                lead.method,
-                lead.args,
-                lead.kwargs,
-                self._is_async(lead.method),
-            )
+            return lead
         lead.batch = inputs
         return Work(
             lead.id,
             lead.call_id,
             lead.method,
             *_batch_arguments(self.target, lead.method, inputs),
-            self._is_async(lead.method),
+            lead.is_async,
         )
 
     def _is_async(self, method: str | None) -> bool:

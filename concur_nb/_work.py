@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from ._containers.base import Work
 from ._state import InputLog
 
 # Statuses of an input.
@@ -36,23 +37,18 @@ def new_call_id() -> str:
     return f"fc-{_prefix}{next(_call_numbers):x}"
 
 
-class Input:
-    """One submitted input, through all its attempts."""
+class Input(Work):
+    """One submitted input, through all its attempts; handed to a container as its own work."""
 
     __slots__ = (
-        "args",
         "attempt",
         "batch",
         "call",
-        "call_id",
         "container_id",
         "error",
         "finished_at",
-        "id",
         "index",
-        "kwargs",
         "log",
-        "method",
         "queued_at",
         "settled",
         "started_at",
@@ -78,6 +74,7 @@ class Input:
         self.method = method
         self.args = args
         self.kwargs = kwargs
+        self.is_async = False  # set when placed, from the function or method
         self.status = QUEUED
         self.attempt = 1
         self.queued_at = now

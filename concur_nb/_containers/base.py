@@ -24,9 +24,13 @@ ERROR = "error"
 CANCELLED = "cancelled"
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Work:
-    """One unit a slot runs: a single input, or a batch of inputs of a ``batched`` function."""
+    """One unit a slot runs: a single input, or a batch of inputs of a ``batched`` function.
+
+    In-process, a single input is handed over as itself (``Input`` is a ``Work``), which saves
+    an object per input; containers only read these fields.
+    """
 
     id: str  # the input id (the first input's id for a batch)
     call_id: str

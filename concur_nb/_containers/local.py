@@ -7,7 +7,6 @@ run this same container and relay its reports as messages.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -181,7 +180,7 @@ class LocalContainer:
     def _scope_for(self, work: Work) -> InputScope:
         ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
         # partial(...)(stream, text) is host.log(work.id, stream, text), in one object
-        return InputScope(work.id, work.call_id, functools.partial(self._host.log, work.id))
+        return InputScope(work.id, work.call_id, self._host)
 
     def _after(self, work: Work, outcome: Outcome, on_loop: bool) -> Work | None:
         """Report ``work``'s end; keep the next work if it runs on the same executor."""

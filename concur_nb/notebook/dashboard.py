@@ -143,7 +143,7 @@ class Dashboard:
                 return self.charts
             self._charts_wanted = False
         try:
-            charts = Charts(self.history)
+            charts = self._new_charts()
         except ImportError as exc:  # plotly's FigureWidget needs anywidget
             self.note.value = f"<i>charts unavailable: {exc}</i>"
             return None
@@ -152,6 +152,22 @@ class Dashboard:
             self._chart_box.children = (charts.timeline, charts.latency)
             self.charts = charts  # last: whoever sees it sees drawn charts
         return charts
+
+    def _new_charts(self) -> Charts:
+        """Charts, importing plotly first if needed.
+
+        Built off the cell's thread, the import can meet the same modules being imported by the
+        cell (numpy, say): Python then hands this thread a partially initialized module to
+        avoid a deadlock. That import is simply tried again once the other one is done.
+        """
+        for _ in range(20):
+            try:
+                return Charts(self.history)
+            except (ImportError, AttributeError) as exc:
+                if "partially initialized" not in str(exc):
+                    raise
+                time.sleep(0.25)
+        return Charts(self.history)
 
     def stop(self) -> None:
         """Stop following; the widgets keep their last state."""

@@ -154,7 +154,7 @@ class Dashboard:
         return charts
 
     def _new_charts(self) -> Charts:
-        """Charts, importing plotly first if needed.
+        """Charts, drawn once, importing plotly (and numpy) first if needed.
 
         Built off the cell's thread, the import can meet the same modules being imported by the
         cell (numpy, say): Python then hands this thread a partially initialized module to
@@ -162,7 +162,9 @@ class Dashboard:
         """
         for _ in range(20):
             try:
-                return Charts(self.history)
+                charts = Charts(self.history)
+                charts.draw()
+                return charts
             except (ImportError, AttributeError) as exc:
                 if "partially initialized" not in str(exc):
                     raise

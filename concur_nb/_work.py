@@ -2,7 +2,7 @@
 
 A call (one ``remote``/``spawn``, or one ``map``) owns its inputs' outcomes in submission
 order. Outcomes are delivered from engine threads; a caller waits on them from a plain thread
-(``wait``/``next_done``) or from its own event loop (``wait_async``/``next_done_async``).
+(``wait``/``next_done``) or from its own event loop (``async_waker``).
 """
 
 from __future__ import annotations

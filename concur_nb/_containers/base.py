@@ -16,7 +16,7 @@ Threading contract:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # Outcome kinds a container reports for a work.
 OK = "ok"
@@ -40,8 +40,9 @@ class Work:
     is_async: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """How a work ended (a named tuple: one is made per input, so it must be cheap)."""
+
     kind: str  # OK | ERROR | CANCELLED
     value: Any = None  # the return value (OK) or the exception (ERROR)
 

@@ -140,14 +140,3 @@ class StubFunction:
             dataclasses.replace(i, log_lines=len(self.log_store[iid])) if i.id == iid else i
             for i in self.input_list
         ]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
-    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds (a bound, not a pace)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.01)

@@ -12,13 +12,14 @@ import time
 from typing import Any
 
 import pytest
-from frontend_stub import StubFunction, container, info, wait_until
+from frontend_stub import StubFunction, container, info
 from widget_comm import RecordingComm, install
 
 import concur_nb
 from concur_nb.notebook import auto, summary
 from concur_nb.notebook.dashboard import Dashboard, dashboard
 from concur_nb.notebook.refresher import Refresher
+from tests.conftest import wait_until
 
 
 @pytest.fixture(autouse=True)

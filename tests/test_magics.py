@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from frontend_stub import wait_until
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from widget_comm import install
@@ -17,6 +16,7 @@ from widget_comm import install
 from concur_nb.notebook.dashboard import Dashboard
 from concur_nb.notebook.magics import ConcurrentMagics
 from concur_nb.notebook.tuning import Tuner
+from tests.conftest import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from frontend_stub import wait_until
 from widget_comm import RecordingComm, install
 
 import concur_nb
 from concur_nb.notebook.sweep import Row, SweepResult, recommend, sweep
 from concur_nb.notebook.tuning import Tuner, tune
+from tests.conftest import wait_until
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from concur_nb._containers.base import CANCELLED, OK, Target
 from concur_nb._containers.process import ProcessContainer
 from concur_nb._containers.ssh import SSHBackend, ssh
 from concur_nb._errors import ContainerError, InvalidError
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.real
 
@@ -170,14 +171,6 @@ def test_cancel_reaches_a_running_sync_input_over_ssh(
 
 
 # --- faults: nothing is lost --------------------------------------------------------------
-
-
-def wait_until(condition: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.01)
 
 
 def test_a_remote_worker_killed_mid_run_loses_no_input(

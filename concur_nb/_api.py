@@ -48,6 +48,15 @@ class _Dual:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._sync(*args, **kwargs)
 
+    # ``help(f.map)`` and ``f.map?`` show the blocking form's docstring and signature.
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        return self._sync.__doc__
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        return self._sync
+
 
 def _refuse_blocking_on_input_loop(what: str, instead: str) -> None:
     try:
@@ -377,6 +386,7 @@ class Function(_Handle):
         return pool, call
 
     def _remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one input and wait for its output (raises the input's exception if it failed)."""
         _refuse_blocking_on_input_loop(
             f"{self.name}.remote()", f"await {self.name}.remote.aio(...)"
         )
@@ -390,6 +400,7 @@ class Function(_Handle):
         return _await_call(pool, call, single=True, return_exceptions=False)
 
     def _spawn(self, *args: Any, **kwargs: Any) -> FunctionCall:
+        """Start one input and return at once; ``.get()`` on the result waits for its output."""
         pool, call = self._submit([(args, kwargs)], streaming=False)
         return FunctionCall(self, pool, call, single=True)
 
@@ -451,6 +462,7 @@ class Function(_Handle):
         order_outputs: bool = True,
         return_exceptions: bool = False,
     ) -> Iterator[Any]:
+        """Like ``map``, with each item a tuple of arguments: ``f.starmap([(1, 2), (3, 4)])``."""
         _refuse_blocking_on_input_loop(
             f"{self.name}.starmap()", f"async for y in {self.name}.starmap.aio(...)"
         )
@@ -634,6 +646,11 @@ class FunctionCall:
 
 
 def _gather_sync(*calls: FunctionCall, return_exceptions: bool = False) -> list[Any]:
+    """Wait for ``FunctionCall``s and return their outputs in order.
+
+    With ``return_exceptions=True`` a failed call's exception takes its place in the list
+    instead of being raised. ``await concur_nb.gather.aio(...)`` in async code.
+    """
     results = []
     for call in calls:
         try:

@@ -13,12 +13,9 @@ import atexit
 import math
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from ._scheduler import Pool
-
-T = TypeVar("T")
 
 
 class Engine:
@@ -107,15 +104,6 @@ class Engine:
         delay = max(0.0, due - pool.clock.now())
         loop = asyncio.get_running_loop()  # not self._loop: shutdown may have cleared it
         self._timers[key] = loop.call_later(delay, self._tick, pool)
-
-    def call(self, fn: Callable[[], T], timeout: float | None = None) -> T:
-        """Run ``fn`` on the engine thread and return its result (tests use it as a barrier)."""
-        loop = self._ensure_loop()
-
-        async def run() -> T:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
 
 engine = Engine()

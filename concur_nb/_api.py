@@ -377,12 +377,12 @@ class Function(_Handle):
         return self._fn(*args, **kwargs)
 
     def _submit(
-        self, arg_list: Iterable[tuple[tuple[Any, ...], dict[str, Any]]], streaming: bool
+        self, arg_tuples: list[tuple[Any, ...]], kwargs: dict[str, Any], streaming: bool
     ) -> tuple[Pool, Call]:
+        """Queue one input per tuple of ``arg_tuples``, all with the same ``kwargs``."""
         pool = self._pool_now()
-        items = arg_list if isinstance(arg_list, list) else list(arg_list)
-        call = Call(new_call_id(), len(items), streaming)
-        pool.submit(call, self._method, items)
+        call = Call(new_call_id(), len(arg_tuples), streaming)
+        pool.submit(call, self._method, arg_tuples, kwargs)
         return pool, call
 
     def _remote(self, *args: Any, **kwargs: Any) -> Any:
@@ -390,44 +390,37 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.remote()", f"await {self.name}.remote.aio(...)"
         )
-        pool, call = self._submit([(args, kwargs)], streaming=False)
+        pool, call = self._submit([args], kwargs, streaming=False)
         _wait(self, call, pool)
         return _outcome(call, 0, False)
 
     def _remote_aio(self, *args: Any, **kwargs: Any) -> Any:
         _require_running_loop(f"{self.name}.remote.aio()", f"{self.name}.remote(...)")
-        pool, call = self._submit([(args, kwargs)], streaming=False)
+        pool, call = self._submit([args], kwargs, streaming=False)
         return _await_call(pool, call, single=True, return_exceptions=False)
 
     def _spawn(self, *args: Any, **kwargs: Any) -> FunctionCall:
         """Start one input and return at once; ``.get()`` on the result waits for its output."""
-        pool, call = self._submit([(args, kwargs)], streaming=False)
+        pool, call = self._submit([args], kwargs, streaming=False)
         return FunctionCall(self, pool, call, single=True)
 
     async def _spawn_aio(self, *args: Any, **kwargs: Any) -> FunctionCall:
         return self._spawn(*args, **kwargs)
 
     @staticmethod
-    def _zip(
-        iterables: tuple[Iterable[Any], ...], kwargs: dict[str, Any] | None
-    ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    def _zip(iterables: tuple[Iterable[Any], ...]) -> list[tuple[Any, ...]]:
         if not iterables:
             raise InvalidError(
                 "map() needs at least one iterable of inputs, e.g. f.map(range(10))."
             )
-        extra = dict(kwargs or {})
-        return [(args, extra) for args in zip(*iterables)]
+        return list(zip(*iterables))
 
     @staticmethod
-    def _star(
-        iterable: Iterable[Any], kwargs: dict[str, Any] | None
-    ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-        extra = dict(kwargs or {})
-        items = []
-        for args in iterable:
+    def _star(iterable: Iterable[Any]) -> list[tuple[Any, ...]]:
+        items = list(iterable)
+        for args in items:
             if not isinstance(args, tuple):
                 raise InvalidError(f"starmap() takes an iterable of tuples; got an item {args!r}.")
-            items.append((args, extra))
         return items
 
     def _map(
@@ -441,7 +434,7 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.map()", f"async for y in {self.name}.map.aio(...)"
         )
-        pool, call = self._submit(self._zip(iterables, kwargs), streaming=True)
+        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=True)
         return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _map_aio(
@@ -452,7 +445,7 @@ class Function(_Handle):
         return_exceptions: bool = False,
     ) -> AsyncIterator[Any]:
         _require_running_loop(f"{self.name}.map.aio()", f"{self.name}.map(...)")
-        pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
+        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=False)
         return _iterate_async(pool, call, order_outputs, return_exceptions)
 
     def _starmap(
@@ -466,7 +459,7 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.starmap()", f"async for y in {self.name}.starmap.aio(...)"
         )
-        pool, call = self._submit(self._star(iterable, kwargs), streaming=True)
+        pool, call = self._submit(self._star(iterable), dict(kwargs or {}), streaming=True)
         return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _starmap_aio(
@@ -477,7 +470,7 @@ class Function(_Handle):
         return_exceptions: bool = False,
     ) -> AsyncIterator[Any]:
         _require_running_loop(f"{self.name}.starmap.aio()", f"{self.name}.starmap(...)")
-        pool, call = self._submit(self._star(iterable, kwargs), streaming=False)
+        pool, call = self._submit(self._star(iterable), dict(kwargs or {}), streaming=False)
         return _iterate_async(pool, call, order_outputs, return_exceptions)
 
     def _for_each(
@@ -490,7 +483,7 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.for_each()", f"await {self.name}.for_each.aio(...)"
         )
-        pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
+        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=False)
         _wait(self, call, pool)
         _raise_first_error(call, ignore_exceptions)
 
@@ -500,7 +493,7 @@ class Function(_Handle):
         kwargs: dict[str, Any] | None = None,
         ignore_exceptions: bool = False,
     ) -> None:
-        pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
+        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=False)
         await _await_call(pool, call, single=False, return_exceptions=True)
         _raise_first_error(call, ignore_exceptions)
 
@@ -508,7 +501,7 @@ class Function(_Handle):
         self, *iterables: Iterable[Any], kwargs: dict[str, Any] | None = None
     ) -> FunctionCall:
         """Start one input per item and return at once; ``.get()`` collects the outputs."""
-        pool, call = self._submit(self._zip(iterables, kwargs), streaming=False)
+        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=False)
         return FunctionCall(self, pool, call, single=False)
 
     async def _spawn_map_aio(

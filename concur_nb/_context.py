@@ -1,9 +1,11 @@
 """Which input is running here, and per-input capture of its output.
 
-Each running input gets an ``InputScope`` in a context variable, so ``current_input_id()`` is
-right per thread and per asyncio task. While a scope is set, ``print``, writes to
-``sys.stdout``/``sys.stderr`` and ``logging`` records are routed to that input's log, with no
-id in the message. Outside any input, output goes where it always went.
+The running input's work sits in a context variable, so ``current_input_id()`` is right per
+thread and per asyncio task; the host its output goes to sits in another, set once per thread
+or task that runs inputs (no object per input: at tens of thousands of inputs a second, each
+one is measurable). While a work is set, ``print``, writes to ``sys.stdout``/``sys.stderr`` and
+``logging`` records are routed to that input's log, with no id in the message. Outside any
+input, output goes where it always went.
 """
 
 from __future__ import annotations
@@ -19,24 +21,19 @@ class LogHost(Protocol):
     def log(self, work_id: str, stream: str, text: str) -> None: ...
 
 
-class InputScope:
-    """The running input's identity, where its output goes, and whether it was cancelled."""
+class RunningWork(Protocol):
+    """What the context knows of the running input (a ``Work``)."""
 
-    __slots__ = ("call_id", "cancelled", "host", "input_id")
-
-    def __init__(self, input_id: str, call_id: str, host: LogHost) -> None:
-        self.input_id = input_id
-        self.call_id = call_id
-        self.host = host
-        self.cancelled = False
-
-    def sink(self, stream: str, text: str) -> None:
-        """Add ``text`` written to ``stream`` to this input's log."""
-        self.host.log(self.input_id, stream, text)
+    id: str
+    call_id: str
+    cancel_requested: bool
 
 
-current_scope: contextvars.ContextVar[InputScope | None] = contextvars.ContextVar(
+current_work: contextvars.ContextVar[RunningWork | None] = contextvars.ContextVar(
     "concur_nb_input", default=None
+)
+current_host: contextvars.ContextVar[LogHost | None] = contextvars.ContextVar(
+    "concur_nb_log_host", default=None
 )
 
 # Whether captured output is also written to the original stream. None: automatic, which
@@ -47,20 +44,29 @@ echo_output: bool | None = None
 
 def current_input_id() -> str | None:
     """The id of the input running in this thread or task, or None outside an input."""
-    scope = current_scope.get()
-    return scope.input_id if scope is not None else None
+    work = current_work.get()
+    return work.id if work is not None else None
 
 
 def current_function_call_id() -> str | None:
     """The id of the call (``FunctionCall.object_id``) the running input belongs to."""
-    scope = current_scope.get()
-    return scope.call_id if scope is not None else None
+    work = current_work.get()
+    return work.call_id if work is not None else None
 
 
 def input_cancelled() -> bool:
     """True once the running input has been cancelled (for cooperative checks in loops)."""
-    scope = current_scope.get()
-    return scope is not None and scope.cancelled
+    work = current_work.get()
+    return work is not None and work.cancel_requested
+
+
+def _sink(work: RunningWork, stream: str, text: str) -> bool:
+    """Add ``text`` written to ``stream`` to ``work``'s log; False if no host takes it."""
+    host = current_host.get()
+    if host is None:
+        return False
+    host.log(work.id, stream, text)
+    return True
 
 
 def _should_echo() -> bool:
@@ -80,10 +86,9 @@ class _StreamRouter:
         self._original = original
 
     def write(self, text: str) -> int:
-        scope = current_scope.get()
-        if scope is None:
+        work = current_work.get()
+        if work is None or not _sink(work, self._name, text):
             return self._original.write(text)
-        scope.sink(self._name, text)
         if _should_echo():
             self._original.write(text)
         return len(text)
@@ -149,10 +154,10 @@ def _install_record_factory() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        scope = current_scope.get()
-        record.input_id = scope.input_id if scope is not None else None
-        if scope is not None and not _stream_capture_gets(record):
-            scope.sink("log", formatter.format(record) + "\n")
+        work = current_work.get()
+        record.input_id = work.id if work is not None else None
+        if work is not None and not _stream_capture_gets(record):
+            _sink(work, "log", formatter.format(record) + "\n")
         return record
 
     logging.setLogRecordFactory(factory)

@@ -22,7 +22,7 @@ import math
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _work
@@ -55,6 +55,7 @@ RECENT_INPUTS = 500  # finished inputs kept for the dashboard's input list
 LOGGED_INPUTS = 2000  # inputs whose logs are kept for reading and search
 LOG_LINES_PER_INPUT = 1000
 START_FAILURES_BEFORE_GIVING_UP = 3
+_NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
 
 
 class BatchSpec:
@@ -99,6 +100,7 @@ class Pool:
         self.backend_label = backend_label
         self._default_max_containers = default_max_containers
         self.clock = clock
+        self._now = clock.now  # bound once: read on every input's start and end
         self.events = EventBus()
         self.metrics = Metrics()
         self._engine = engine
@@ -138,21 +140,24 @@ class Pool:
         self,
         call: Call,
         method: str | None,
-        arg_list: Iterable[tuple[tuple[Any, ...], dict[str, Any]]],
+        arg_tuples: Iterable[tuple[Any, ...]],
+        kwargs: dict[str, Any],
     ) -> None:
-        """Queue one input per ``(args, kwargs)`` for ``call`` and place what fits now."""
+        """Queue one input per tuple of ``arg_tuples`` (each with ``kwargs``) for ``call``,
+        and place what fits now."""
         with self._lock:
             if self._closed:
                 raise InvalidError(
                     f"{self.name} was shut down; define the function again to use it."
                 )
-            now = self.clock.now()
+            now = self._now()
             queue = self._batch_queues.get(method) if method in self._batching else self._queue
             assert queue is not None
             inputs = call.inputs
             start = len(inputs)
-            for index, (args, kwargs) in enumerate(arg_list, start):
-                inputs.append(Input(call, index, method, args, kwargs, now))
+            is_async = self._is_async(method)
+            for index, args in enumerate(arg_tuples, start):
+                inputs.append(Input(call, index, method, args, kwargs, now, is_async))
             added = len(inputs) - start
             queue.extend(itertools.islice(inputs, start, None))
             if method in self._batching:
@@ -293,20 +298,21 @@ class Pool:
                     self._emit("input_log", now, input_id=inp.id, data=line)
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
+        # The hot path: runs once per input, in the container's thread, under the pool lock.
         with self._lock:
-            now = self.clock.now()
+            now = self._now()
             lead = self._active.pop(work_id, None)
             if lead is not None:
                 self._complete(lead, outcome, now)
             slot = self._slots.get(container.id)
             if slot is None:
                 return None
-            slot.in_use -= 1
             slot.done += 1
-            if slot.status == RUNNING and self._queued and slot.in_use < self.settings.max_inputs:
+            if slot.status == RUNNING and self._queued and slot.in_use <= self.settings.max_inputs:
                 ready = self._pop_ready(now)
                 if ready is not None:
-                    return self._assign(slot, ready, now)
+                    return self._start(slot, ready, now, freed=True)
+            slot.in_use -= 1
             if slot.in_use == 0:
                 slot.idle_since = now
                 if slot.status == RUNNING:
@@ -395,7 +401,7 @@ class Pool:
             ready = self._pop_ready(now)
             if ready is None:
                 return
-            slot.container.submit(self._assign(slot, ready, now))
+            slot.container.submit(self._start(slot, ready, now, freed=False))
 
     def _free_slot(self) -> _Slot | None:
         target, cap = self.settings.target, self.settings.max_inputs
@@ -409,14 +415,16 @@ class Pool:
                 burst = slot
         return burst
 
-    def _pop_ready(self, now: float) -> list[Input] | None:
-        """The next input (or batch) that may start now, taken off its queue."""
+    def _pop_ready(self, now: float) -> Input | list[Input] | None:
+        """The next input (or batch, a list) that may start now, taken off its queue."""
         queue = self._queue
         while queue:
             inp = queue.popleft()
             if not inp.settled:
                 self._queued -= 1
-                return [inp]
+                return inp
+        if not self._batching:
+            return None
         self._batch_check = None
         for method, bqueue in self._batch_queues.items():
             while bqueue and bqueue[0].settled:
@@ -441,36 +449,41 @@ class Pool:
             return batch
         return None
 
-    def _assign(self, slot: _Slot, inputs: list[Input], now: float) -> Work:
-        lead = inputs[0]
+    def _start(self, slot: _Slot, ready: Input | list[Input], now: float, freed: bool) -> Work:
+        """Mark ``ready`` running in ``slot``; the work to hand its container.
+
+        ``freed``: the slot's previous work just ended there, so its count does not change.
+        """
+        if not freed:
+            slot.in_use += 1
+            slot.idle_since = None
+        members: Sequence[Input] = (ready,) if isinstance(ready, Input) else ready
+        lead = members[0]
         container_id = slot.container.id
         waits = self.metrics.queue_waits
-        for inp in inputs:
+        for inp in members:
             inp.status = _work.RUNNING
             inp.started_at = now
             inp.container_id = container_id
             inp.work_id = lead.id
             waits.append(now - inp.queued_at)
-        slot.in_use += 1
-        slot.idle_since = None
-        self._in_flight += len(inputs)
-        self._active[lead.id] = lead
-        timeout = self.settings.timeout
-        if timeout is not None and len(self._active) == 1:
-            self._want_wake(now + timeout)  # the oldest running work's deadline comes first
+        self._in_flight += len(members)
+        active = self._active
+        active[lead.id] = lead
+        if len(active) == 1 and self.settings.timeout is not None:
+            self._want_wake(now + self.settings.timeout)  # the oldest work's deadline is first
         if self.events.active:
-            for inp in inputs:
+            for inp in members:
                 self._emit("input_started", now, input_id=inp.id, container_id=container_id)
-        lead.is_async = self._is_async(lead.method)
-        if len(inputs) == 1:
+        if len(members) == 1:
             lead.batch = None
             return lead
-        lead.batch = inputs
+        lead.batch = list(members)
         return Work(
             lead.id,
             lead.call_id,
             lead.method,
-            *_batch_arguments(self.target, lead.method, inputs),
+            *_batch_arguments(self.target, lead.method, lead.batch),
             lead.is_async,
         )
 
@@ -499,7 +512,7 @@ class Pool:
     def _complete(self, lead: Input, outcome: Outcome, now: float) -> None:
         members = lead.batch
         self._in_flight -= 1 if members is None else len(members)
-        timed_out = lead.id in self._timed_out
+        timed_out = bool(self._timed_out) and lead.id in self._timed_out
         if timed_out:
             self._timed_out.discard(lead.id)
             timeout = self.settings.timeout
@@ -518,20 +531,20 @@ class Pool:
         lead.batch = None
 
     def _complete_one(self, inp: Input, result: Outcome, timed_out: bool, now: float) -> None:
-        inp.finished_at = now
         if inp.started_at is not None:
             self.metrics.run_times.append(now - inp.started_at)
         if inp.log is not None:
             inp.log.flush(now)
         if inp.settled:
-            return
-        if result.kind == OK:
+            inp.finished_at = now
+        elif result.kind == OK:
             self._settle(inp, _work.SUCCEEDED, result.value, now)
         elif result.kind == CANCELLED:
             self._settle(
                 inp, _work.CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now
             )
         elif self._should_retry(inp):
+            inp.finished_at = now  # this attempt's end
             self._schedule_retry(inp, now)
         else:
             status = _work.TIMED_OUT if timed_out else _work.FAILED
@@ -551,10 +564,10 @@ class Pool:
         self._want_wake(due)
 
     def _settle(self, inp: Input, status: str, value: Any, now: float) -> None:
+        """Give ``inp`` its final status and its caller the outcome (``value``)."""
         inp.status = status
         inp.settled = True
-        if inp.finished_at is None or status == _work.CANCELLED:
-            inp.finished_at = now
+        inp.finished_at = now
         metrics = self.metrics
         ok = status == _work.SUCCEEDED
         if ok:
@@ -564,7 +577,8 @@ class Pool:
         else:
             metrics.failed += 1
             inp.error = f"{type(value).__name__}: {value}"
-        inp.args, inp.kwargs = (), {}
+        inp.args = ()  # the arguments may be large; the input is kept a while for the dashboard
+        inp.kwargs = _NO_KWARGS
         self._recent.append(inp)
         call, inp.call = inp.call, None
         if call is not None:

@@ -187,19 +187,18 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: tuple[Callable[[Event], None], ...] = ()
         self._lock = threading.Lock()
-
-    @property
-    def active(self) -> bool:
-        return bool(self._subscribers)
+        self.active = False  # whether anyone listens: a plain attribute, read once per input
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event; returns a function that unsubscribes."""
         with self._lock:
             self._subscribers = (*self._subscribers, callback)
+            self.active = True
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+                self.active = bool(self._subscribers)
 
         return unsubscribe
 

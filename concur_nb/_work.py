@@ -64,6 +64,7 @@ class Input(Work):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         now: float,
+        is_async: bool,
     ) -> None:
         self.id = f"in-{_prefix}{next(_input_numbers):x}"
         # The call until the input settles; then None, so that the call (which lists its
@@ -74,7 +75,8 @@ class Input(Work):
         self.method = method
         self.args = args
         self.kwargs = kwargs
-        self.is_async = False  # set when placed, from the function or method
+        self.is_async = is_async  # runs on the container's event loop
+        self.cancel_requested = False
         self.status = QUEUED
         self.attempt = 1
         self.queued_at = now

@@ -38,6 +38,9 @@ class Work:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     is_async: bool
+    # Set by the container that runs the work when it is cancelled (``input_cancelled()``);
+    # cleared as each attempt starts.
+    cancel_requested: bool = False
 
 
 class Outcome(NamedTuple):

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._context import InputScope, ensure_capture
+from .._context import ensure_capture
 from .._errors import ContainerError
 from .aio import LoopSlots
 from .base import ContainerHost, Outcome, Target, Work
@@ -46,11 +46,13 @@ class LocalContainer:
         self._outstanding = 0  # works submitted and not yet finished
         self._idle = threading.Condition(self._lock)
         self._stopping = False
-        self._threads = ThreadSlots(
-            f"{container_id}-thread", self._resolve, self._scope_for, self._after_sync
-        )
+        self._threads = ThreadSlots(f"{container_id}-thread", self._resolve, host, self._after)
         self._loop: LoopSlots | None = None
-        self._on_loop: dict[str, bool] = {}  # outstanding work id -> runs on the loop
+        # Works run on threads, on the loop, or (a class with sync and async methods) on
+        # either: only then is each outstanding work's executor noted, for ``cancel``.
+        self._mixed = target.is_class and needs_loop(target)
+        self._on_loop: dict[str, bool] = {}  # outstanding work id -> runs on the loop (mixed)
+        self._plain_fn = None if target.is_class else target.obj
         self._start_done = threading.Event()  # set once starting ended, well or not
 
     # --- Container interface --------------------------------------------------------------
@@ -64,9 +66,12 @@ class LocalContainer:
         self._route(work)
 
     def cancel(self, work_id: str) -> None:
-        on_loop = self._on_loop.get(work_id)
-        if on_loop is None:
-            return  # already finished
+        if self._mixed:
+            on_loop = self._on_loop.get(work_id)
+            if on_loop is None:
+                return  # already finished
+        else:
+            on_loop = self._loop is not None
         if on_loop:
             assert self._loop is not None
             self._loop.cancel(work_id)
@@ -107,8 +112,8 @@ class LocalContainer:
                 self._loop = LoopSlots(
                     f"{self.id}-loop",
                     self._resolve,
-                    self._scope_for,
-                    self._after_async,
+                    self._host,
+                    self._after,
                     lambda message: self._host.warning(self, message),
                 )
                 self._loop.start()
@@ -165,7 +170,8 @@ class LocalContainer:
         return ids
 
     def _route(self, work: Work) -> None:
-        self._on_loop[work.id] = work.is_async
+        if self._mixed:
+            self._on_loop[work.id] = work.is_async
         if work.is_async:
             assert self._loop is not None, "async work on a container without a loop"
             self._loop.submit(work)
@@ -173,36 +179,28 @@ class LocalContainer:
             self._threads.submit(work)
 
     def _resolve(self, work: Work) -> Callable[..., Any]:
-        if work.method is None:
-            return self._target.obj
-        return getattr(self._instance, work.method)
-
-    def _scope_for(self, work: Work) -> InputScope:
         ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
-        # partial(...)(stream, text) is host.log(work.id, stream, text), in one object
-        return InputScope(work.id, work.call_id, self._host)
+        if self._plain_fn is not None:
+            return self._plain_fn
+        return getattr(self._instance, work.method or "")
 
     def _after(self, work: Work, outcome: Outcome, on_loop: bool) -> Work | None:
         """Report ``work``'s end; keep the next work if it runs on the same executor."""
-        self._on_loop.pop(work.id, None)
+        if self._mixed:
+            self._on_loop.pop(work.id, None)
         following = self._host.finished(self, work.id, outcome)
-        if following is not None and following.is_async == on_loop:
-            self._on_loop[following.id] = on_loop
-            return following
         if following is not None:
-            self._route(following)  # the same slot, the other executor
-            return None
+            if following.is_async != on_loop:
+                self._route(following)  # the same slot, the other executor
+                return None
+            if self._mixed:
+                self._on_loop[following.id] = on_loop
+            return following
         with self._lock:
             self._outstanding -= 1
             if self._outstanding == 0:
                 self._idle.notify_all()
         return None
-
-    def _after_sync(self, work: Work, outcome: Outcome) -> Work | None:
-        return self._after(work, outcome, on_loop=False)
-
-    def _after_async(self, work: Work, outcome: Outcome) -> Work | None:
-        return self._after(work, outcome, on_loop=True)
 
 
 class LocalBackend:

@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from .._context import InputScope, current_scope
+from .._context import LogHost, current_host, current_work
 from .._errors import InputCancellation
 from .base import CANCELLED, ERROR, OK, Outcome, Work
 from .cancel_into_thread import clear_pending, raise_in_thread
@@ -24,18 +24,18 @@ class ThreadSlots:
         self,
         name: str,
         resolve: Callable[[Work], Callable[..., object]],
-        scope_for: Callable[[Work], InputScope],
-        finished: Callable[[Work, Outcome], Work | None],
+        log_host: LogHost,
+        finished: Callable[[Work, Outcome, bool], Work | None],
     ) -> None:
         self._name = name
         self._resolve = resolve
-        self._scope_for = scope_for
+        self._log_host = log_host
         self._finished = finished
         self._inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._load = 0  # works handed to this pool and not yet done
-        self._running: dict[str, tuple[int, InputScope]] = {}
+        self._running: dict[str, tuple[int, Work]] = {}
         self._cancelled_before_start: set[str] = set()
 
     def submit(self, work: Work) -> None:
@@ -58,9 +58,9 @@ class ThreadSlots:
             if entry is None:
                 self._cancelled_before_start.add(work_id)  # still in the inbox
                 return False
-            thread_id, scope = entry
-            if not scope.cancelled:
-                scope.cancelled = True
+            thread_id, work = entry
+            if not work.cancel_requested:
+                work.cancel_requested = True
                 raise_in_thread(thread_id, InputCancellation)
         return True
 
@@ -78,26 +78,27 @@ class ThreadSlots:
                 thread.join(timeout)
 
     def _serve(self) -> None:
+        current_host.set(self._log_host)  # this thread's context, for all its works
         while True:
             work = self._inbox.get()
             if work is None:
                 return
             while work is not None:
                 outcome = self._execute(work)
-                work = self._finished(work, outcome)
+                work = self._finished(work, outcome, False)
             with self._lock:
                 self._load -= 1
 
     def _execute(self, work: Work) -> Outcome:
         fn = self._resolve(work)
-        scope = self._scope_for(work)
         thread_id = threading.get_ident()
         with self._lock:
             if work.id in self._cancelled_before_start:
                 self._cancelled_before_start.discard(work.id)
                 return CANCELLED_OUTCOME
-            self._running[work.id] = (thread_id, scope)
-        token = current_scope.set(scope)
+            work.cancel_requested = False
+            self._running[work.id] = (thread_id, work)
+        token = current_work.set(work)
         outcome: Outcome | None = None
         try:
             try:
@@ -113,13 +114,13 @@ class ThreadSlots:
             if outcome is None:
                 outcome = CANCELLED_OUTCOME
         finally:
-            current_scope.reset(token)
+            current_work.reset(token)
         return outcome
 
     def _forget(self, work_id: str, thread_id: int) -> None:
         with self._lock:
             entry = self._running.pop(work_id, None)
-            if entry is not None and entry[1].cancelled:
+            if entry is not None and entry[1].cancel_requested:
                 clear_pending(
                     thread_id
                 )  # a cancellation that has not fired yet must not hit the next work

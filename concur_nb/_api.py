@@ -434,7 +434,9 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.map()", f"async for y in {self.name}.map.aio(...)"
         )
-        pool, call = self._submit(self._zip(iterables), dict(kwargs or {}), streaming=True)
+        pool, call = self._submit(
+            self._zip(iterables), dict(kwargs or {}), streaming=not order_outputs
+        )
         return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _map_aio(
@@ -459,7 +461,9 @@ class Function(_Handle):
         _refuse_blocking_on_input_loop(
             f"{self.name}.starmap()", f"async for y in {self.name}.starmap.aio(...)"
         )
-        pool, call = self._submit(self._star(iterable), dict(kwargs or {}), streaming=True)
+        pool, call = self._submit(
+            self._star(iterable), dict(kwargs or {}), streaming=not order_outputs
+        )
         return _iterate(self, pool, call, order_outputs, return_exceptions)
 
     def _starmap_aio(
@@ -525,10 +529,16 @@ def _iterate(
     patience = _Patience(handle, pool, call)
     try:
         if order_outputs:
+            values, ok = call.values, call.ok
             for index in range(count):
-                while not call.is_settled(index):
-                    _next_done(call, patience)
-                yield _outcome(call, index, return_exceptions)
+                if not call.is_settled(index):
+                    while not call.wait_for(index, patience.timeout()):
+                        patience.lost()
+                # _outcome, inlined: this loop runs once per input, in the caller's thread
+                if ok[index] or return_exceptions:
+                    yield values[index]
+                else:
+                    raise values[index]
         else:
             for _ in range(count):
                 yield _outcome(call, _next_done(call, patience), return_exceptions)

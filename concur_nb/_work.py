@@ -107,6 +107,9 @@ class Call:
         if count == 0:
             self._done.set()
         self._stream: queue.SimpleQueue[int] | None = queue.SimpleQueue() if streaming else None
+        # An ordered blocking reader waits for one index at a time, woken by that one only.
+        self._awaited = -1
+        self._awaited_done = threading.Event()
         # Async waiters: (loop, callback) pairs woken once per burst of outcomes.
         self._async_wakers: list[_LoopWaker] = []
 
@@ -120,6 +123,8 @@ class Call:
             self._remaining -= 1
             finished = self._remaining == 0
             wakers = self._async_wakers
+            if index == self._awaited:
+                self._awaited_done.set()
         if self._stream is not None:
             self._stream.put(index)
         if finished:
@@ -136,6 +141,18 @@ class Call:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every input has an outcome; False on timeout."""
         return self._done.wait(timeout)
+
+    def wait_for(self, index: int, timeout: float | None = None) -> bool:
+        """Block until input ``index`` has its outcome; False on timeout (ordered readers)."""
+        if self.values[index] is not _PENDING:
+            return True
+        with self._lock:
+            if self.values[index] is not _PENDING:
+                return True
+            self._awaited = index
+            self._awaited_done.clear()
+        self._awaited_done.wait(timeout)
+        return self.values[index] is not _PENDING
 
     def next_done(self, timeout: float | None = None) -> int:
         """Block until another input settles and return its index (streaming calls)."""

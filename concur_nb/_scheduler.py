@@ -55,6 +55,7 @@ RECENT_INPUTS = 500  # finished inputs kept for the dashboard's input list
 LOGGED_INPUTS = 2000  # inputs whose logs are kept for reading and search
 LOG_LINES_PER_INPUT = 1000
 START_FAILURES_BEFORE_GIVING_UP = 3
+SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
 _NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
 
 
@@ -140,7 +141,7 @@ class Pool:
         self,
         call: Call,
         method: str | None,
-        arg_tuples: Iterable[tuple[Any, ...]],
+        arg_tuples: Sequence[tuple[Any, ...]],
         kwargs: dict[str, Any],
     ) -> None:
         """Queue one input per tuple of ``arg_tuples`` (each with ``kwargs``) for ``call``,
@@ -151,25 +152,28 @@ class Pool:
                     f"{self.name} was shut down; define the function again to use it."
                 )
             now = self._now()
-            queue = self._batch_queues.get(method) if method in self._batching else self._queue
-            assert queue is not None
+            batching = method in self._batching
+            queue = self._batch_queues[method] if batching else self._queue
             inputs = call.inputs
-            start = len(inputs)
             is_async = self._is_async(method)
-            for index, args in enumerate(arg_tuples, start):
-                inputs.append(Input(call, index, method, args, kwargs, now, is_async))
-            added = len(inputs) - start
-            queue.extend(itertools.islice(inputs, start, None))
-            if method in self._batching:
-                self._batch_live[method] += added
-            self._queued += added
-            self.metrics.submitted += added
             if self.metrics.first_submit_at is None:
                 self.metrics.first_submit_at = now
-            if self.events.active:
-                for inp in inputs[start:]:
-                    self._emit("input_queued", now, input_id=inp.id)
-            self._dispatch(now)
+            # In chunks, placing as it goes: free slots (in a worker process, truly in
+            # parallel) start on a big map's first inputs while the rest are still queued.
+            for offset in range(0, len(arg_tuples), SUBMIT_CHUNK):
+                begin = len(inputs)
+                chunk = arg_tuples[offset : offset + SUBMIT_CHUNK]
+                for index, args in enumerate(chunk, begin):
+                    inputs.append(Input(call, index, method, args, kwargs, now, is_async))
+                queue.extend(itertools.islice(inputs, begin, None))
+                if batching:
+                    self._batch_live[method] += len(chunk)
+                self._queued += len(chunk)
+                self.metrics.submitted += len(chunk)
+                if self.events.active:
+                    for inp in inputs[begin:]:
+                        self._emit("input_queued", now, input_id=inp.id)
+                self._dispatch(now)
             if self._queued:
                 self._scale_up_if_needed(now)
 

@@ -112,8 +112,10 @@ class Worker:
         self._last_heard = time.monotonic()
         self._gpus = GpuWatch(query_gpus())
         self._container: Container | None = None
+        # Inline: a sender finding the channel idle writes the frame itself, without waking
+        # the writer thread (which would wait for the GIL behind the busy event loop).
         self._outbox = p.Outbox(
-            channel_out, "worker-outbox", HEARTBEAT_INTERVAL, self._tick, self._broken
+            channel_out, "worker-outbox", HEARTBEAT_INTERVAL, self._tick, self._broken, inline=True
         )
         self._lines = LineBuffer(self._outbox.send)
         # Works that arrived and wait for a slot of the container. A work that ends takes the
@@ -123,6 +125,9 @@ class Worker:
         self._arrived_lock = threading.Lock()
         self._launch_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None  # where async works run, once seen
+        self._loop_thread: int | None = None
+        # Works that end on the event loop in one pass of it report together, in one frame.
+        self._ended_on_loop: list[p.Message] = []
 
     # --- the message loop -----------------------------------------------------------------
 
@@ -266,19 +271,34 @@ class Worker:
             data, kind, text = p.dump_error(outcome.value), ERROR, p.traceback_text(outcome.value)
         else:
             data, kind, text = b"", CANCELLED, ""
-        self._lines.flush(work_id)
-        self._outbox.send((p.FINISHED, work_id, kind, data, text))
+        self._lines.flush(work_id)  # its log lines go first: the engine drops them once it ended
         if self._loop is None and container.kind == "asyncio":
             try:
                 self._loop = asyncio.get_running_loop()
+                self._loop_thread = threading.get_ident()
             except RuntimeError:
                 pass  # a sync work, on a thread
+        self._report_end((p.FINISHED, work_id, kind, data, text))
         if not self._arrived:
             return None
         with self._arrived_lock:
             return self._arrived.popleft() if self._arrived else None
 
+    def _report_end(self, message: p.Message) -> None:
+        if self._loop is None or threading.get_ident() != self._loop_thread:
+            self._outbox.send(message)
+            return
+        if not self._ended_on_loop:
+            self._loop.call_soon(self._send_ended_on_loop)  # after this pass's ready callbacks
+        self._ended_on_loop.append(message)
+
+    def _send_ended_on_loop(self) -> None:
+        messages, self._ended_on_loop = self._ended_on_loop, []
+        if messages:
+            self._outbox.send_many(messages)
+
     def stopped(self, container: Container | None) -> None:
+        self._send_ended_on_loop()  # the loop may be gone before its pass came
         self._outbox.send((p.STOPPED,))
         self._close_and_exit(0)
 
@@ -295,6 +315,7 @@ class Worker:
         self._exit(0)  # nobody reads our results any more
 
     def _close_and_exit(self, code: int) -> Any:
+        self._send_ended_on_loop()
         self._outbox.close()
         self._exit(code)
 

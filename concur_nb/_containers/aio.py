@@ -51,6 +51,7 @@ class LoopSlots:
         self._cancelled_before_start: set[str] = set()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
+        self._loop_thread_id: int | None = None
         self._last_lag_warning = 0.0
 
     def start(self) -> None:
@@ -64,6 +65,9 @@ class LoopSlots:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def submit(self, work: Work) -> None:
+        if threading.get_ident() == self._loop_thread_id:  # on the loop already: start it now
+            self.loop.create_task(self._serve(work))
+            return
         self._inbox.append(work)
         if not self._wake_pending:
             self._wake_pending = True
@@ -92,6 +96,7 @@ class LoopSlots:
     # --- on the loop's thread -------------------------------------------------------------
 
     def _run_loop(self) -> None:
+        self._loop_thread_id = threading.get_ident()
         asyncio.set_event_loop(self.loop)
         input_loops.add(self.loop)
         self.loop.call_soon(self._watch_lag, self.loop.time() + LAG_CHECK_EVERY)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .._context import LogHost, current_host, current_work
+from .._context import LogHost, current_host, current_work, ensure_capture
 from .base import CANCELLED, ERROR, OK, Outcome, Work
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
@@ -33,12 +33,14 @@ class LoopSlots:
         self,
         name: str,
         resolve: Callable[[Work], Callable[..., Any]],
+        plain_fn: Callable[..., Any] | None,
         log_host: LogHost,
         finished: Callable[[Work, Outcome, bool], Work | None],
         warn: Callable[[str], None],
     ) -> None:
         self._name = name
         self._resolve = resolve
+        self._plain_fn = plain_fn  # a function's own (not a method): no resolving per work
         self._log_host = log_host
         self._finished = finished
         self._warn = warn
@@ -129,7 +131,7 @@ class LoopSlots:
         assert task is not None
         current_host.set(self._log_host)  # in this task's own context, for all its works
         running, tasks, cancelled_early = self._running, self._tasks, self._cancelled_before_start
-        resolve, finished = self._resolve, self._finished
+        resolve, plain_fn, finished = self._resolve, self._plain_fn, self._finished
         set_work, reset_work = current_work.set, current_work.reset
         while work is not None:
             work_id = work.id
@@ -137,7 +139,8 @@ class LoopSlots:
                 cancelled_early.discard(work_id)
                 work = finished(work, CANCELLED_OUTCOME, True)
                 continue
-            fn = resolve(work)
+            ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
+            fn = plain_fn if plain_fn is not None else resolve(work)
             work.cancel_requested = False
             token = set_work(work)
             tasks[work_id] = task
@@ -157,6 +160,7 @@ class LoopSlots:
                 if work.cancel_requested:
                     _uncancel(task)
             work = finished(work, outcome, True)
+            del outcome  # not kept alive through the next work's await (GC work)
 
     def _watch_lag(self, expected: float) -> None:
         now = self.loop.time()

@@ -46,13 +46,13 @@ class LocalContainer:
         self._outstanding = 0  # works submitted and not yet finished
         self._idle = threading.Condition(self._lock)
         self._stopping = False
+        self._plain_fn = None if target.is_class else target.obj
         self._threads = ThreadSlots(f"{container_id}-thread", self._resolve, host, self._after)
         self._loop: LoopSlots | None = None
         # Works run on threads, on the loop, or (a class with sync and async methods) on
         # either: only then is each outstanding work's executor noted, for ``cancel``.
         self._mixed = target.is_class and needs_loop(target)
         self._on_loop: dict[str, bool] = {}  # outstanding work id -> runs on the loop (mixed)
-        self._plain_fn = None if target.is_class else target.obj
         self._start_done = threading.Event()  # set once starting ended, well or not
 
     # --- Container interface --------------------------------------------------------------
@@ -112,6 +112,7 @@ class LocalContainer:
                 self._loop = LoopSlots(
                     f"{self.id}-loop",
                     self._resolve,
+                    self._plain_fn,
                     self._host,
                     self._after,
                     lambda message: self._host.warning(self, message),
@@ -179,7 +180,6 @@ class LocalContainer:
             self._threads.submit(work)
 
     def _resolve(self, work: Work) -> Callable[..., Any]:
-        ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
         if self._plain_fn is not None:
             return self._plain_fn
         return getattr(self._instance, work.method or "")

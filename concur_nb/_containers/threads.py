@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from .._context import LogHost, current_host, current_work
+from .._context import LogHost, current_host, current_work, ensure_capture
 from .._errors import InputCancellation
 from .base import CANCELLED, ERROR, OK, Outcome, Work
 from .cancel_into_thread import clear_pending, raise_in_thread
@@ -84,12 +84,12 @@ class ThreadSlots:
             if work is None:
                 return
             while work is not None:
-                outcome = self._execute(work)
-                work = self._finished(work, outcome, False)
+                work = self._finished(work, self._execute(work), False)
             with self._lock:
                 self._load -= 1
 
     def _execute(self, work: Work) -> Outcome:
+        ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
         fn = self._resolve(work)
         thread_id = threading.get_ident()
         with self._lock:

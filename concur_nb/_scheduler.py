@@ -158,11 +158,12 @@ class Pool:
             is_async = self._is_async(method)
             if self.metrics.first_submit_at is None:
                 self.metrics.first_submit_at = now
-            # In chunks, placing as it goes: free slots (in a worker process, truly in
-            # parallel) start on a big map's first inputs while the rest are still queued.
-            for offset in range(0, len(arg_tuples), SUBMIT_CHUNK):
+            # Out-of-process, in chunks, placing as it goes: worker processes start on a big
+            # map's first inputs while the rest are still being queued.
+            step = SUBMIT_CHUNK if self.backend.out_of_process else max(len(arg_tuples), 1)
+            for offset in range(0, len(arg_tuples), step):
                 begin = len(inputs)
-                chunk = arg_tuples[offset : offset + SUBMIT_CHUNK]
+                chunk = arg_tuples[offset : offset + step]
                 for index, args in enumerate(chunk, begin):
                     inputs.append(Input(call, index, method, args, kwargs, now, is_async))
                 queue.extend(itertools.islice(inputs, begin, None))

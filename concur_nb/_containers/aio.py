@@ -16,10 +16,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .._context import LogHost, current_host, current_work, ensure_capture
-from .base import CANCELLED, ERROR, OK, Outcome, Work
+from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
-new_outcome = tuple.__new__  # Outcome(OK, v) without the named tuple's Python-level __new__
 LAG_CHECK_EVERY = 0.1  # seconds between watchdog ticks
 LAG_WARN_AFTER = 0.5  # a tick this late means something blocked the loop (not mere load)
 
@@ -148,7 +147,7 @@ class LoopSlots:
             try:
                 kwargs = work.kwargs
                 value = await (fn(*work.args, **kwargs) if kwargs else fn(*work.args))
-                outcome = new_outcome(Outcome, (OK, value))
+                outcome = ok_outcome(value)
             except asyncio.CancelledError:
                 outcome = CANCELLED_OUTCOME
             except BaseException as exc:

@@ -207,6 +207,7 @@ class LocalBackend:
     """In-process containers: the default for every function."""
 
     name = "local"
+    out_of_process = False
 
     def create(
         self, container_id: str, target: Target, max_inputs: int, host: ContainerHost

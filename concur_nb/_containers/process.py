@@ -452,6 +452,7 @@ class ProcessBackend:
     """
 
     name = "process"
+    out_of_process = True
 
     def __init__(
         self,

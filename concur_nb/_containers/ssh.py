@@ -100,6 +100,7 @@ class SSHBackend:
     """Containers on one or more SSH hosts; made by ``concur_nb.ssh(...)``."""
 
     name = "ssh"
+    out_of_process = True
 
     def __init__(
         self,

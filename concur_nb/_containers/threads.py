@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .._errors import InputCancellation
-from .base import CANCELLED, ERROR, OK, Outcome, Work
+from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .cancel_into_thread import clear_pending, raise_in_thread
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
@@ -79,19 +79,19 @@ class ThreadSlots:
 
     def _serve(self) -> None:
         current_host.set(self._log_host)  # this thread's context, for all its works
+        thread_id = threading.get_ident()
         while True:
             work = self._inbox.get()
             if work is None:
                 return
             while work is not None:
-                work = self._finished(work, self._execute(work), False)
+                work = self._finished(work, self._execute(work, thread_id), False)
             with self._lock:
                 self._load -= 1
 
-    def _execute(self, work: Work) -> Outcome:
+    def _execute(self, work: Work, thread_id: int) -> Outcome:
         ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
         fn = self._resolve(work)
-        thread_id = threading.get_ident()
         with self._lock:
             if work.id in self._cancelled_before_start:
                 self._cancelled_before_start.discard(work.id)
@@ -102,7 +102,8 @@ class ThreadSlots:
         outcome: Outcome | None = None
         try:
             try:
-                outcome = Outcome(OK, fn(*work.args, **work.kwargs))
+                kwargs = work.kwargs
+                outcome = ok_outcome(fn(*work.args, **kwargs) if kwargs else fn(*work.args))
             except InputCancellation:
                 outcome = CANCELLED_OUTCOME
             except BaseException as exc:

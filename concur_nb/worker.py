@@ -193,10 +193,15 @@ class Worker:
         self._container.start()
 
     def _submit(
-        self, work_id: str, call_id: str, method: str | None, is_async: bool, arguments: bytes
+        self,
+        work_id: str,
+        call_id: str,
+        method: str | None,
+        is_async: bool,
+        arguments: p.Payload,
     ) -> None:
         try:
-            args, kwargs = p.load_payload(arguments)
+            args, kwargs = p.unpack(arguments)
         except BaseException as exc:
             error = p.dump_error(
                 p.RemoteError(f"the input's arguments could not be unpickled here: {exc!r}")

@@ -47,6 +47,18 @@ def test_plain_payloads_take_the_fast_pickler_and_read_back_the_same() -> None:
     assert p.load_payload(p.dump_payload(((local,), {})))[0][0](1) == 2
 
 
+def test_small_plain_data_travels_as_it_is_and_the_rest_pickled_on_its_own() -> None:
+    plain = ((7, "x", b"raw bytes"), {"k": [1.5]})
+    assert p.pack(plain) == (plain,)  # written once, by the frame's own pickle
+    assert p.unpack(p.pack(b"a result that is bytes")) == b"a result that is bytes"
+    big = "x" * (1 << 20)  # pickled alone: sized and isolated from the frame
+    assert type(p.pack(big)) is bytes and p.unpack(p.pack(big)) == big
+    local = lambda v: v + 1  # noqa: E731
+    assert type(p.pack(local)) is bytes and p.unpack(p.pack(local))(1) == 2
+    stream = frames((p.FINISHED, "in-1", OK, p.pack(plain), ""))
+    assert p.unpack(p.read_message(stream)[3]) == plain
+
+
 def test_a_frame_cut_short_is_a_closed_channel_not_garbage() -> None:
     whole = p.encode((p.LOG, "in-1", "stdout", "hello\n"))
     with pytest.raises(p.ChannelClosed):
@@ -183,7 +195,7 @@ def test_a_raw_session_with_the_worker_runs_an_input_and_ends_on_shutdown(
     assert seen[0][0] == p.READY
     assert (p.LOG, "in-1", "stdout", "doubling 21\n") in seen
     finished = next(m for m in seen if m[0] == p.FINISHED)
-    assert finished[2] == OK and p.load_payload(finished[3]) == 42
+    assert finished[2] == OK and p.unpack(finished[3]) == 42
     assert worker.wait(timeout=10) == 0
 
 

@@ -127,7 +127,7 @@ class ProcessContainer:
         self._started_at = time.monotonic()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._stderr_closed = threading.Event()
-        self._running: set[str] = set()
+        self._running: set[str] = set()  # submitted works not yet finished (for display)
 
     @property
     def was_ready(self) -> bool:
@@ -284,8 +284,7 @@ class ProcessContainer:
         kind = message[0]
         if kind == p.FINISHED:
             _, work_id, outcome_kind, data, text = message
-            with self._lock:
-                self._running.discard(work_id)
+            self._running.discard(work_id)  # one set operation: atomic, no lock needed
             following = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
             if following is not None:
                 submit = self._submit_message(following)
@@ -308,10 +307,10 @@ class ProcessContainer:
         return False
 
     @staticmethod
-    def _outcome(kind: str, data: bytes, text: str) -> Outcome:
+    def _outcome(kind: str, data: p.Payload, text: str) -> Outcome:
         if kind == OK:
             try:
-                return Outcome(OK, p.load_payload(data))
+                return Outcome(OK, p.unpack(data))
             except Exception as exc:
                 return Outcome(ERROR, p.RemoteError(f"the result could not be unpickled: {exc!r}"))
         if kind == ERROR:
@@ -394,15 +393,14 @@ class ProcessContainer:
         reported as the work's failure, from another thread)."""
         try:
             # Only the arguments are pickled here, not the Work dataclass around them.
-            data = p.dump_payload((work.args, work.kwargs))
+            data = p.pack((work.args, work.kwargs))
         except Exception as exc:
             # The engine's contract: never call the host from the caller's thread.
             threading.Thread(
                 target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
             ).start()
             return None
-        with self._lock:
-            self._running.add(work.id)
+        self._running.add(work.id)
         return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
 
     def _send(self, message: p.Message) -> None:

@@ -5,19 +5,20 @@ writes ``MAGIC`` (so a chatty login shell that prints a banner cannot be mistake
 then every frame is a 4-byte big-endian length and a pickle of either one message or a list of
 messages; a message is a tuple whose first item is its kind. Messages that pile up while a
 write is in flight travel together in one frame (one pickle, one write), which is what keeps
-thousands of inputs a second cheap. Payloads that may fail to pickle or unpickle on one side
-(the target, a work, a result) are pickled on their own inside the message, so such a failure
-is reported for that one item instead of breaking the channel.
+thousands of inputs a second cheap. Payloads (the target, a work's arguments, a result) that
+may fail to pickle or unpickle on one side are pickled on their own inside the message, so such
+a failure is reported for that one item instead of breaking the channel; small plain data
+(numbers, strings, and tuples, lists and dicts of them) cannot fail and travels as it is.
 
 Conversation::
 
     worker -> engine   HELLO {versions, host, pid, gpus}
     engine -> worker   TARGET target_bytes, container_id, max_inputs, env, sys_path
     worker -> engine   READY  |  FAILED message, traceback_text
-    engine -> worker   SUBMIT work_id, call_id, method, is_async, arguments_bytes
+    engine -> worker   SUBMIT work_id, call_id, method, is_async, arguments (a payload)
     engine -> worker   CANCEL work_id      CAPACITY n
     worker -> engine   LOG work_id, stream, text      WARNING message
-    worker -> engine   FINISHED work_id, kind, value_bytes, traceback_text
+    worker -> engine   FINISHED work_id, kind, value (a payload), traceback_text
     both ways          HEARTBEAT details    (the worker's details: GPU use, or None)
     engine -> worker   SHUTDOWN graceful
     worker -> engine   STOPPED
@@ -43,7 +44,7 @@ import cloudpickle
 
 from .._errors import ContainerError, RemoteError
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAGIC = b"\x00concur_nb-worker\x00"
 HEADER = struct.Struct(">I")
 MAX_FRAME = 2**32 - 1
@@ -151,6 +152,9 @@ def skip_to_magic(stream: IO[bytes], limit: int = 64 * 1024) -> bytes:
 
 _ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _PLAIN_BUDGET = 64  # items in containers looked at before giving up on the fast path
+_PLAIN_SIZE = 1 << 16  # a longer str or bytes is pickled on its own (sized, isolated)
+
+Payload = bytes | tuple[Any]  # a pickle of its own, or (value,) carrying plain data as it is
 
 
 def dump_payload(value: Any) -> bytes:
@@ -164,14 +168,33 @@ def dump_payload(value: Any) -> bytes:
     return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def pack(value: Any) -> Payload:
+    """What carries ``value`` in a message: small plain data as it is (the frame's own pickle
+    writes it, once), anything else pickled on its own, so that a failure to pickle or unpickle
+    it is this item's alone and never the frame's."""
+    if _is_plain(value):
+        return (value,)
+    return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(payload: Payload) -> Any:
+    """The value a ``pack`` payload carries."""
+    if type(payload) is tuple:
+        return payload[0]
+    return pickle.loads(payload)  # type: ignore[arg-type]
+
+
 def _is_plain(value: Any) -> bool:
-    """Whether ``value`` is built of exactly the builtin atoms and containers (no subclasses)."""
+    """Whether ``value`` is small and built of exactly the builtin atoms and containers (no
+    subclasses)."""
     budget = _PLAIN_BUDGET
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind in _ATOMS:
+            if (kind is str or kind is bytes) and len(item) > _PLAIN_SIZE:
+                return False
             continue
         if kind is tuple or kind is list or kind is dict:
             budget -= len(item)
@@ -204,11 +227,11 @@ def dump_error(exc: BaseException) -> bytes:
         return dump_payload(RemoteError(f"{type(exc).__qualname__}: {exc}", text))
 
 
-def dump_result(value: Any) -> tuple[bool, bytes]:
-    """(True, bytes of ``value``), or (False, bytes of a ``RemoteError``) if it can't pickle."""
+def dump_result(value: Any) -> tuple[bool, Payload]:
+    """(True, ``pack(value)``), or (False, bytes of a ``RemoteError``) if it can't pickle."""
     try:
-        data = dump_payload(value)
-        if len(data) > MAX_PAYLOAD:
+        data = pack(value)
+        if type(data) is bytes and len(data) > MAX_PAYLOAD:
             raise ValueError(f"{len(data)} bytes is above the {MAX_PAYLOAD} bytes a frame holds")
         return True, data
     except Exception as exc:
@@ -230,10 +253,10 @@ class RemoteTraceback(Exception):
         return f"\n\n(remote traceback)\n{self.text}"
 
 
-def load_error(data: bytes, remote_traceback: str) -> BaseException:
+def load_error(data: Payload, remote_traceback: str) -> BaseException:
     """Rebuild a worker's exception with its remote traceback; a ``RemoteError`` if it can't."""
     try:
-        exc = load_payload(data)
+        exc = unpack(data)
     except Exception as why:
         return RemoteError(f"an exception could not be rebuilt here: {why!r}", remote_traceback)
     if not isinstance(exc, BaseException):

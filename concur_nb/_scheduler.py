@@ -361,6 +361,9 @@ class Pool:
     def tick(self) -> float | None:
         """Do what is due now; return when the next thing will be due (clock time)."""
         with self._lock:
+            if self._closed:  # shut down: nothing left to time (and no stale check to spin on)
+                self.scheduled_wake = math.inf
+                return None
             now = self.clock.now()
             next_deadline = self._expire_timeouts(now)
             while self._retries and self._retries[0][0] <= now:
@@ -368,6 +371,10 @@ class Pool:
                 if inp.status == _work.RETRY_WAIT and not inp.settled:
                     self._requeue(inp, now, front=False)
             self._dispatch(now)
+            if self._batch_check is not None and self._batch_check <= now:
+                # A batch is due but every slot is busy: the first slot to free takes it
+                # (``finished``); waking for it again before then would spin.
+                self._batch_check = None
             self._rebalance(now)
             due = min(
                 (
@@ -496,10 +503,10 @@ class Pool:
         if self.events.active:
             for inp in members:
                 self._emit("input_started", now, input_id=inp.id, container_id=container_id)
-        if len(members) == 1:
+        if isinstance(ready, Input):
             lead.batch = None
             return lead
-        lead.batch = list(members)
+        lead.batch = list(members)  # a batch, even of one: the function takes lists
         return Work(
             lead.id,
             lead.call_id,

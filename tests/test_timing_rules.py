@@ -151,3 +151,18 @@ def test_full_batch_runs_at_once_without_waiting(clock: MockClock) -> None:
 
     assert list(total.map(range(6))) == list(range(6))
     assert batches == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_a_lone_input_still_reaches_a_batched_function_as_a_list(clock: MockClock) -> None:
+    batches: list[list[str]] = []
+
+    @concur_nb.function(clock=clock)
+    @concur_nb.batched(max_batch_size=8, wait_ms=100)
+    def lengths(words: list[str]) -> list[int]:
+        batches.append(words)
+        return [len(w) for w in words]
+
+    call = lengths.spawn("abc")
+    clock.advance(0.1)
+    assert call.get(timeout=10) == 3
+    assert batches == [["abc"]]

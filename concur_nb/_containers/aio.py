@@ -81,6 +81,10 @@ class LoopSlots:
         self.loop.call_soon_threadsafe(self._cancel_on_loop, work_id)
         return work is not None
 
+    def forget_early_cancels(self) -> None:
+        """Drop cancels noted for works not started yet (call when none is outstanding)."""
+        self._cancelled_before_start.clear()
+
     def running_ids(self) -> list[str]:
         return list(self._running)
 

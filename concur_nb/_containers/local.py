@@ -199,6 +199,10 @@ class LocalContainer:
         with self._lock:
             self._outstanding -= 1
             if self._outstanding == 0:
+                # No work waits to start: a cancel that raced a work's end left its id behind.
+                self._threads.forget_early_cancels()
+                if self._loop is not None:
+                    self._loop.forget_early_cancels()
                 self._idle.notify_all()
         return None
 

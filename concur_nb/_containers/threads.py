@@ -64,6 +64,11 @@ class ThreadSlots:
                 raise_in_thread(thread_id, InputCancellation)
         return True
 
+    def forget_early_cancels(self) -> None:
+        """Drop cancels noted for works not started yet (call when none is outstanding)."""
+        with self._lock:
+            self._cancelled_before_start.clear()
+
     def running_ids(self) -> list[str]:
         with self._lock:
             return list(self._running)

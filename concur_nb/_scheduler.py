@@ -540,7 +540,7 @@ class Pool:
     def _complete(self, lead: Input, outcome: Outcome, now: float) -> None:
         members = lead.batch
         self._in_flight -= 1 if members is None else len(members)
-        timed_out = bool(self._timed_out) and lead.id in self._timed_out
+        timed_out = lead.id in self._timed_out
         if timed_out:
             self._timed_out.discard(lead.id)
             timeout = self.settings.timeout

@@ -529,16 +529,11 @@ def _iterate(
     patience = _Patience(handle, pool, call)
     try:
         if order_outputs:
-            values, ok = call.values, call.ok
             for index in range(count):
                 if not call.is_settled(index):
                     while not call.wait_for(index, patience.timeout()):
                         patience.lost()
-                # _outcome, inlined: this loop runs once per input, in the caller's thread
-                if ok[index] or return_exceptions:
-                    yield values[index]
-                else:
-                    raise values[index]
+                yield _outcome(call, index, return_exceptions)
         else:
             for _ in range(count):
                 yield _outcome(call, _next_done(call, patience), return_exceptions)

@@ -307,23 +307,7 @@ class Pool:
         with self._lock:
             now = self._now()
             lead = self._active.pop(work_id, None)
-            if lead is None:
-                pass  # reclaimed already (its container was reported failed)
-            elif (
-                outcome.kind == OK
-                and lead.batch is None
-                and not self._timed_out
-                and lead.log is None
-            ):
-                # The common end, inline: one input, done well, in time, without log lines.
-                self._in_flight -= 1
-                if lead.started_at is not None:
-                    self.metrics.run_times.append(now - lead.started_at)
-                if lead.settled:  # cancelled while it ran
-                    lead.finished_at = now
-                else:
-                    self._settle(lead, _work.SUCCEEDED, outcome.value, now)
-            else:
+            if lead is not None:
                 self._complete(lead, outcome, now)
             slot = self._slots.get(container.id)
             if slot is None:

@@ -144,8 +144,6 @@ class Call:
 
     def wait_for(self, index: int, timeout: float | None = None) -> bool:
         """Block until input ``index`` has its outcome; False on timeout (ordered readers)."""
-        if self.values[index] is not _PENDING:
-            return True
         with self._lock:
             if self.values[index] is not _PENDING:
                 return True

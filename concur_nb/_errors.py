@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 
-class InvalidError(ValueError):
+class Error(Exception):
+    """The root of concur_nb's errors (``modal.exception.Error`` in the Modal names)."""
+
+
+class InvalidError(Error, ValueError):
     """A decorator, setting or call was used wrongly; the message says what and how to fix it."""
 
 
@@ -16,15 +20,15 @@ class InputCancellation(BaseException):
     """
 
 
-class CallCancelledError(Exception):
+class CallCancelledError(Error):
     """Raised to the caller of an input that was cancelled before it produced a result."""
 
 
-class FunctionTimeoutError(TimeoutError):
+class FunctionTimeoutError(TimeoutError, Error):
     """An attempt of an input ran longer than the function's ``timeout``."""
 
 
-class RemoteError(Exception):
+class RemoteError(Error):
     """An input failed in another process and its exception could not be rebuilt here.
 
     ``remote_traceback`` holds the traceback text from the worker.
@@ -43,5 +47,9 @@ class RemoteError(Exception):
         )
 
 
-class ContainerError(RuntimeError):
+class ContainerError(Error, RuntimeError):
     """A container failed to start or died (process exited, SSH link dropped)."""
+
+
+class CallTimeoutError(TimeoutError, Error):
+    """``FunctionCall.get(timeout=...)`` found the call not done yet; it keeps running."""

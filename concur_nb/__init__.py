@@ -12,6 +12,7 @@ retires: sync functions on threads, async functions as tasks on one event loop::
 """
 
 from . import _joblib_hook
+from . import _shutdown as _shutdown  # registers the shutdown at interpreter exit
 from ._api import Cls as Cls
 from ._api import Function as Function
 from ._api import FunctionCall as FunctionCall
@@ -19,11 +20,11 @@ from ._api import batched as batched
 from ._api import concurrent as concurrent
 from ._api import function as function
 from ._api import gather as gather
+from ._api import registered as _registered
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
 from ._context import input_cancelled as input_cancelled
-from ._engine import engine as _engine
 from ._errors import CallCancelledError as CallCancelledError
 from ._errors import ContainerError as ContainerError
 from ._errors import FunctionTimeoutError as FunctionTimeoutError
@@ -77,7 +78,7 @@ def load_ipython_extension(ip: object) -> None:
 
 def functions() -> list[Function | Cls]:
     """Every registered function and class still referenced (newest last)."""
-    return list(_engine.handles())
+    return list(_registered())
 
 
 def shutdown() -> None:
@@ -85,4 +86,6 @@ def shutdown() -> None:
 
     It also runs at interpreter exit; calling a function afterwards starts a fresh engine.
     """
-    _engine.shutdown()
+    from ._shutdown import shutdown_all
+
+    shutdown_all()

@@ -10,6 +10,7 @@ import queue
 import sys
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
@@ -17,8 +18,8 @@ from ._clock import Clock, MonotonicClock
 from ._containers.aio import input_loops
 from ._containers.base import Backend, Target
 from ._containers.local import LocalBackend
-from ._engine import engine
 from ._errors import InvalidError
+from ._inputs import new_call_id
 from ._markers import (
     BATCH,
     ROLE,
@@ -27,10 +28,12 @@ from ._markers import (
     is_method_definition,
     no_bare_use,
 )
-from ._scheduler import BatchSpec, Pool
+from ._outcomes import Call
+from ._pool import Pool
+from ._queues import BatchSpec
 from ._settings import Settings
 from ._state import Event, FunctionSnapshot, InputInfo, LogLine
-from ._work import Call, new_call_id
+from ._timers import timers
 
 _UNSET: Any = object()
 logger = logging.getLogger("concur_nb")
@@ -143,6 +146,22 @@ def _outcome(call: Call, index: int, return_exceptions: bool) -> Any:
 
 # --- handles ----------------------------------------------------------------------------------
 
+_registry: list[weakref.ref[Any]] = []
+_registry_lock = threading.Lock()
+
+
+def register(handle: Any) -> None:
+    """Remember a user-facing handle for ``concur_nb.functions()``."""
+    with _registry_lock:
+        _registry[:] = [r for r in _registry if r() is not None]
+        _registry.append(weakref.ref(handle))
+
+
+def registered() -> list[Any]:
+    with _registry_lock:
+        alive = [r() for r in _registry]
+    return [h for h in alive if h is not None]
+
 
 class _Handle:
     """What a ``Function`` and a ``Cls`` share: settings, the pool, and state for front-ends."""
@@ -154,7 +173,7 @@ class _Handle:
         self._clock: Clock | None = None
         self._pool: Pool | None = None
         self._pool_lock = threading.Lock()
-        engine.register(self)
+        register(self)
 
     # -- configuration, before first use
     def _configure(self, **settings: Any) -> None:
@@ -189,13 +208,13 @@ class _Handle:
                     target,
                     self._settings,
                     backend,
-                    engine,
+                    timers,
                     self._clock or MonotonicClock(),
                     batching,
                     label,
                     default_max,
                 )
-                engine.add_pool(pool)
+                timers.add(pool)
                 pool.start()  # brings up min_containers
                 self._pool = pool
             return self._pool

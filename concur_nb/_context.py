@@ -45,7 +45,8 @@ echo_output: bool | None = None
 def current_input_id() -> str | None:
     """The id of the input running in this thread or task, or None outside an input."""
     work = current_work.get()
-    return work.id if work is not None else None
+    # A retry's work id is "<input id>#<attempt>".
+    return work.id.partition("#")[0] if work is not None else None
 
 
 def current_function_call_id() -> str | None:
@@ -155,7 +156,7 @@ def _install_record_factory() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         work = current_work.get()
-        record.input_id = work.id if work is not None else None
+        record.input_id = work.id.partition("#")[0] if work is not None else None
         if work is not None and not _stream_capture_gets(record):
             _sink(work, "log", formatter.format(record) + "\n")
         return record

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 import concur_nb
-from concur_nb._scheduler import Pool
+from concur_nb._pool import Pool
 
 
 @pytest.fixture

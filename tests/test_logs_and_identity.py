@@ -8,7 +8,7 @@ import sys
 import time
 
 import concur_nb
-from concur_nb import _scheduler
+from concur_nb import _ledger
 from tests.conftest import wait_until
 
 
@@ -120,7 +120,7 @@ def test_logs_can_be_searched_and_streamed_as_they_happen() -> None:
 
 
 def test_a_long_log_keeps_its_newest_lines_and_counts_the_dropped(monkeypatch: object) -> None:
-    monkeypatch.setattr(_scheduler, "LOG_LINES_PER_INPUT", 10)  # type: ignore[attr-defined]
+    monkeypatch.setattr(_ledger, "LOG_LINES_PER_INPUT", 10)
 
     @concur_nb.concurrent(max_inputs=2)
     def loud() -> str | None:

@@ -1,0 +1,157 @@
+"""Inputs: what a caller submitted, through all its attempts, and the attempts that run them.
+
+An ``Input`` is the engine's record of one submitted input. An ``Attempt`` is one run of a
+work in a container: a single input, or a batch of inputs of a ``batched`` function. What a
+container sees of an attempt is only its ``Work`` fields (plain data); the pool keeps the rest.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+from typing import TYPE_CHECKING, Any
+
+from ._containers.base import Work
+
+if TYPE_CHECKING:
+    from ._outcomes import Call
+    from ._state import InputLog
+
+
+class InputStatus(str, enum.Enum):
+    """Where an input is. ``str`` values, so front-ends and events read them as plain text."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRY_WAIT = "retry_wait"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+QUEUED = InputStatus.QUEUED
+RUNNING = InputStatus.RUNNING
+RETRY_WAIT = InputStatus.RETRY_WAIT
+SUCCEEDED = InputStatus.SUCCEEDED
+FAILED = InputStatus.FAILED
+CANCELLED = InputStatus.CANCELLED
+TIMED_OUT = InputStatus.TIMED_OUT
+FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
+
+_prefix = os.urandom(3).hex()
+_input_numbers = itertools.count(1)
+_call_numbers = itertools.count(1)
+
+
+def new_call_id() -> str:
+    return f"fc-{_prefix}{next(_call_numbers):x}"
+
+
+class Input:
+    """One submitted input, through all its attempts."""
+
+    __slots__ = (
+        "args",
+        "attempt",
+        "call",
+        "call_id",
+        "cancelling",
+        "container_deaths",
+        "container_id",
+        "error",
+        "finished_at",
+        "id",
+        "index",
+        "is_async",
+        "kwargs",
+        "log",
+        "method",
+        "queued_at",
+        "running",
+        "settled",
+        "started_at",
+        "status",
+    )
+
+    def __init__(
+        self,
+        call: Call,
+        index: int,
+        method: str | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        now: float,
+        is_async: bool,
+    ) -> None:
+        self.id = f"in-{_prefix}{next(_input_numbers):x}"
+        # The call until the input settles; then None, so that the call (which lists its
+        # inputs) and its outputs are freed by reference counting, not kept by finished inputs.
+        self.call: Call | None = call
+        self.call_id = call.id
+        self.index = index
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = is_async  # runs on the container's event loop
+        self.status = QUEUED
+        self.attempt = 1
+        self.queued_at = now
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.container_id: str | None = None
+        self.error: str | None = None
+        self.log: InputLog | None = None
+        self.running: Attempt | None = None  # the attempt that runs it now
+        self.settled = False  # the caller has its outcome (a late result is then ignored)
+        # Settled (cancelled or timed out) while its attempt still runs in a container.
+        self.cancelling = False
+        self.container_deaths = 0  # containers that died while it ran
+
+
+class Attempt(Work):
+    """One run of a work: the plain ``Work`` a container gets, plus what the pool tracks."""
+
+    __slots__ = ("container_id", "inputs", "started_at", "timed_out")
+
+    def __init__(
+        self,
+        work_id: str,
+        lead: Input,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        inputs: tuple[Input, ...],
+        container_id: str,
+        started_at: float,
+    ) -> None:
+        # Written out instead of calling Work.__init__: one attempt is made per input.
+        self.id = work_id
+        self.call_id = lead.call_id
+        self.method = lead.method
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = lead.is_async
+        self.cancel_requested = False
+        self.inputs = inputs
+        self.container_id = container_id
+        self.started_at = started_at
+        self.timed_out = False
+
+    @property
+    def input_id(self) -> str:
+        """The input this attempt runs (the first one for a batch)."""
+        return self.inputs[0].id
+
+
+def work_id_for(inp: Input) -> str:
+    """A first attempt's work id is its input's id; a later one adds ``#attempt``, so that a
+    retry never shares an id with an earlier attempt still winding down in a container."""
+    return inp.id if inp.attempt == 1 else f"{inp.id}#{inp.attempt}"
+
+
+def input_id_of(work_id: str) -> str:
+    return work_id.partition("#")[0]

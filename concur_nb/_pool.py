@@ -1,0 +1,757 @@
+"""The pool: one function's (or class's) containers, and the placement of its inputs.
+
+Everything here happens under one lock, in whichever thread brings news: a caller submitting,
+a container finishing a work (which gets the next work back at once, so busy slots never wait
+for another thread), or the timer thread when something is due. The pool delegates what it
+keeps to small objects that own their state: the queues (``_queues``), what it waits for
+(``_deadlines``), and what front-ends read (``_ledger``). Placement rules:
+
+- a work only goes to a running container with fewer than ``max_inputs`` works;
+- containers below ``target_inputs`` are filled first, in the order they started, so extra
+  containers fall idle and can retire; above target the least loaded one bursts;
+- no slot stays free while an input waits (a freed slot takes the next input at once).
+
+Counting: ``in_flight`` is the unsettled inputs of running attempts. An input settled while
+its attempt still runs (cancelled, or timed out and stuck in C code) is *cancelling* until the
+container reports the attempt's end; its slot stays taken until then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ._autoscale import ContainerLoad, Decision, decide
+from ._clock import Clock
+from ._containers.base import CANCELLED as OUTCOME_CANCELLED
+from ._containers.base import OK, Backend, Container, Outcome, Target, Work
+from ._deadlines import Deadlines
+from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError, InvalidError
+from ._inputs import (
+    CANCELLED,
+    FAILED,
+    RETRY_WAIT,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Attempt,
+    Input,
+    InputStatus,
+    work_id_for,
+)
+from ._ledger import Ledger
+from ._outcomes import Call
+from ._queues import BatchSpec, InputQueues, pack_batch, unpack_batch
+from ._settings import Settings
+from ._slots import DRAINING, RUNNING_SLOT, STARTING, Slot
+from ._state import FunctionSnapshot, InputInfo, LogLine, ScalingDecision
+from ._timers import TimerThread
+
+SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
+START_FAILURES_BEFORE_GIVING_UP = 3
+CONTAINER_DEATHS_ALLOWED = 3  # an input that saw more containers die under it fails
+_NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
+
+
+class Pool:
+    def __init__(
+        self,
+        name: str,
+        target: Target,
+        settings: Settings,
+        backend: Backend,
+        timers: TimerThread,
+        clock: Clock,
+        batching: dict[str | None, BatchSpec],
+        backend_label: str,
+        default_max_containers: int | None = None,
+    ) -> None:
+        self.name = name
+        self.target = target
+        self.settings = settings
+        self.backend = backend
+        self.backend_label = backend_label
+        self._default_max_containers = default_max_containers
+        self.clock = clock
+        self._now = clock.now  # bound once: read on every input's start and end
+        self._lock = threading.RLock()
+        self._timers = timers
+        self._queues = InputQueues(batching)
+        self._deadlines = Deadlines(lambda: timers.poke(self))
+        self._ledger = Ledger(name)
+        self.events = self._ledger.events
+        self.metrics = self._ledger.metrics
+        self._async_methods = target.async_methods
+        self._slots: dict[str, Slot] = {}
+        self._active: dict[str, Attempt] = {}  # running attempts, in the order they started
+        self._winding_down: dict[str, Attempt] = {}  # all inputs settled, still in a container
+        self._in_flight = 0
+        self._cancelling = 0
+        self._container_numbers = itertools.count(1)
+        self._start_failures = 0
+        self._closed = False
+        self._stopped_event = threading.Condition(self._lock)
+
+    # --- the timer thread's protocol (``_timers.Timed``) -------------------------------------
+
+    def now(self) -> float:
+        return self._now()
+
+    def watch_time(self, callback: Callable[[], None]) -> bool:
+        if self.clock.is_real:
+            return False
+        self.clock.add_listener(callback)
+        return True
+
+    def start(self) -> None:
+        """Start what the settings ask for with no demand yet (``min_containers``)."""
+        with self._lock:
+            self._rebalance(self._now())
+
+    # --- submitting and cancelling ----------------------------------------------------------
+
+    def submit(
+        self,
+        call: Call,
+        method: str | None,
+        arg_tuples: Sequence[tuple[Any, ...]],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Queue one input per tuple of ``arg_tuples`` (each with ``kwargs``) for ``call``,
+        and place what fits now."""
+        with self._lock:
+            if self._closed:
+                raise InvalidError(
+                    f"{self.name} was shut down; define the function again to use it."
+                )
+            now = self._now()
+            inputs = call.inputs
+            is_async = self._is_async(method)
+            metrics = self.metrics
+            if metrics.first_submit_at is None:
+                metrics.first_submit_at = now
+            # Out-of-process, in chunks, placing as it goes: worker processes start on a big
+            # map's first inputs while the rest are still being queued.
+            step = SUBMIT_CHUNK if self.backend.out_of_process else max(len(arg_tuples), 1)
+            for offset in range(0, len(arg_tuples), step):
+                begin = len(inputs)
+                chunk = arg_tuples[offset : offset + step]
+                for index, args in enumerate(chunk, begin):
+                    inputs.append(Input(call, index, method, args, kwargs, now, is_async))
+                self._queues.extend(method, itertools.islice(inputs, begin, None), len(chunk))
+                metrics.submitted += len(chunk)
+                if self.events.active:
+                    for inp in inputs[begin:]:
+                        self._ledger.emit("input_queued", now, input_id=inp.id)
+                self._dispatch(now)
+            if self._queues.queued:
+                self._scale_up_if_needed(now)
+
+    def cancel(self, inputs: Iterable[Input], reason: str = "cancelled") -> None:
+        """Cancel inputs: queued ones are dropped, running ones are interrupted."""
+        with self._lock:
+            now = self._now()
+            for inp in inputs:
+                if inp.settled:
+                    continue
+                status = inp.status
+                error = CallCancelledError(f"input {inp.id} was {reason}")
+                if status is RUNNING and inp.running is not None:
+                    self._release_running(inp)
+                elif status is not RETRY_WAIT:
+                    self._queues.forget(inp)
+                self._settle(inp, CANCELLED, error, now)
+
+    def _release_running(self, inp: Input) -> None:
+        """``inp`` settles while its attempt runs: it is cancelling until the attempt ends,
+        and the attempt is interrupted once none of its inputs waits for it."""
+        attempt = inp.running
+        assert attempt is not None
+        self._in_flight -= 1
+        self._cancelling += 1
+        inp.cancelling = True
+        if all(m.settled or m is inp for m in attempt.inputs) and attempt.id in self._active:
+            del self._active[attempt.id]
+            self._winding_down[attempt.id] = attempt
+            slot = self._slots.get(attempt.container_id)
+            if slot is not None:
+                slot.container.cancel(attempt.id)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            pending = self._queues.live()
+            pending += [m for a in self._active.values() for m in a.inputs]
+            pending += self._deadlines.waiting_retries()
+        self.cancel(pending)
+
+    def find_input(self, input_id: str) -> Input | None:
+        with self._lock:
+            attempt = self._active.get(input_id)
+            if attempt is not None:
+                return attempt.inputs[0]
+            for attempt in self._active.values():
+                for member in attempt.inputs:
+                    if member.id == input_id:
+                        return member
+            found = self._ledger.find_logged(input_id)
+            if found is not None:
+                return found
+            return next((i for i in self._queues.live() if i.id == input_id), None)
+
+    def kill_container_of(self, inputs: Iterable[Input]) -> None:
+        """Terminate the containers running ``inputs``; their other works are rescheduled.
+
+        In-process containers share the kernel, so there is nothing to terminate: the inputs
+        are cancelled (by the caller) and their siblings go on untouched.
+        """
+        if not self.backend.out_of_process:
+            return
+        with self._lock:
+            ids = {inp.container_id for inp in inputs if inp.status is RUNNING}
+            containers = [self._slots[i].container for i in ids if i in self._slots]
+        for container in containers:
+            container.kill()
+
+    # --- reports from containers (ContainerHost) -------------------------------------------
+
+    def ready(self, container: Container) -> None:
+        with self._lock:
+            slot = self._slots.get(container.id)
+            if slot is None or slot.status != STARTING:
+                return
+            now = self._now()
+            slot.status = RUNNING_SLOT
+            slot.started_at = slot.idle_since = now
+            self._ledger.emit("container_started", now, container_id=container.id)
+            self._dispatch(now)
+            if slot.in_use == 0:
+                self._deadlines.want_wake(now + self.settings.scaledown_window)
+
+    def failed(self, container: Container, error: BaseException) -> None:
+        with self._lock:
+            slot = self._slots.pop(container.id, None)
+            if slot is None:
+                return
+            now = self._now()
+            ran_inputs = self._reclaim_works_of(container.id, error, now)
+            self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
+            self._warn(f"container {container.id} failed: {error}")
+            if not ran_inputs and slot.done == 0:
+                # Died starting, or before running anything: the function's containers may
+                # not be able to live at all. Retry a few times, then fail the queue.
+                self._start_failures += 1
+                if self._start_failures >= START_FAILURES_BEFORE_GIVING_UP and not any(
+                    s.status == RUNNING_SLOT for s in self._slots.values()
+                ):
+                    self._fail_queued(error, now)
+                    self._start_failures = 0
+            else:
+                self._start_failures = 0
+            self._record(now, "replace", f"container {container.id} failed: {error}", -1)
+            self._dispatch(now)
+            self._rebalance(now)
+            self._stopped_event.notify_all()
+
+    def _reclaim_works_of(self, container_id: str, error: BaseException, now: float) -> bool:
+        """A container is gone: each of its unsettled inputs counts the death and goes back
+        to the queue, or fails past the bound. True if any input was running there."""
+        ran_inputs = False
+        for table in (self._active, self._winding_down):
+            orphans = [a for a in table.values() if a.container_id == container_id]
+            for attempt in orphans:
+                del table[attempt.id]
+                ran_inputs = True
+                for inp in reversed(attempt.inputs):
+                    if inp.running is not attempt:
+                        continue
+                    inp.running = None
+                    if inp.settled:
+                        self._end_cancelling(inp)
+                        continue
+                    self._in_flight -= 1
+                    inp.container_deaths += 1
+                    if inp.container_deaths > CONTAINER_DEATHS_ALLOWED:
+                        self._settle(inp, FAILED, self._deaths_error(inp, error), now)
+                    else:
+                        self._queues.requeue(inp, now, front=True, alone=len(attempt.inputs) == 1)
+        return ran_inputs
+
+    def _deaths_error(self, inp: Input, error: BaseException) -> ContainerError:
+        return ContainerError(
+            f"{self.name} input {inp.id} failed: {inp.container_deaths} containers died while "
+            f"it ran (the last: {error}); past {CONTAINER_DEATHS_ALLOWED} the input is "
+            "considered the cause and is not run again. Look for what ends the process "
+            "(os._exit, a crash in C code, running out of memory)."
+        )
+
+    def started(self, container: Container, work_id: str) -> None:
+        pass  # placement already recorded the start (and emitted ``input_started``)
+
+    def log(self, work_id: str, stream: str, text: str) -> None:
+        with self._lock:  # the input may settle in another thread meanwhile
+            attempt = self._active.get(work_id) or self._winding_down.get(work_id)
+            if attempt is None:
+                return
+            now = self._now()
+            for inp in attempt.inputs:
+                self._ledger.write_log(inp, now, stream, text)
+
+    def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
+        # The hot path: runs once per input, in the container's thread, under the pool lock.
+        with self._lock:
+            now = self._now()
+            attempt = self._active.pop(work_id, None)
+            if attempt is not None:
+                self._complete(attempt, outcome, now)
+            else:
+                self._wound_down(work_id)
+            slot = self._slots.get(container.id)
+            if slot is None:
+                return None
+            slot.done += 1
+            slot.alone = False
+            queues = self._queues
+            if (
+                queues.queued
+                and slot.status == RUNNING_SLOT
+                and slot.in_use <= slot.cap(self.settings.max_inputs)
+            ):
+                ready = queues.pop_ready(now, alone=slot.in_use == 1)
+                if ready is not None:
+                    return self._start(slot, ready, now, freed=True)
+                self._arm_batch_window()
+            slot.in_use -= 1
+            if slot.in_use == 0:
+                slot.idle_since = now
+                if slot.status == RUNNING_SLOT:
+                    self._deadlines.want_wake(now + self.settings.scaledown_window)
+            return None
+
+    def _wound_down(self, work_id: str) -> None:
+        attempt = self._winding_down.pop(work_id, None)
+        if attempt is None:
+            return
+        for inp in attempt.inputs:
+            if inp.running is attempt:
+                inp.running = None
+                if inp.settled:
+                    self._end_cancelling(inp)
+
+    def _end_cancelling(self, inp: Input) -> None:
+        if inp.cancelling:
+            inp.cancelling = False
+            self._cancelling -= 1
+
+    def stopped(self, container: Container) -> None:
+        with self._lock:
+            slot = self._slots.pop(container.id, None)
+            if slot is None:
+                return
+            now = self._now()
+            for table in (self._active, self._winding_down):
+                for attempt in [a for a in table.values() if a.container_id == container.id]:
+                    del table[attempt.id]
+                    for inp in reversed(attempt.inputs):
+                        if inp.running is attempt:
+                            inp.running = None
+                            if inp.settled:
+                                self._end_cancelling(inp)
+                            else:
+                                self._in_flight -= 1
+                                self._queues.requeue(inp, now, front=True)
+            self._ledger.emit("container_stopped", now, container_id=container.id)
+            self._stopped_event.notify_all()
+            if not self._closed:
+                self._dispatch(now)
+                self._rebalance(now)
+
+    def warning(self, container: Container, message: str) -> None:
+        with self._lock:
+            self._warn(f"{self.name}: {message}")
+
+    # --- timers (called on the timer thread) -------------------------------------------------
+
+    def tick(self) -> float | None:
+        """Do what is due now; return when the next thing will be due (clock time)."""
+        with self._lock:
+            deadlines = self._deadlines
+            if self._closed:  # shut down: nothing left to time (and no stale check to spin on)
+                deadlines.scale_check = deadlines.batch_check = deadlines.next_timeout = None
+                deadlines.clear_retries()
+                return deadlines.next_due()
+            now = self._now()
+            for attempt in deadlines.expired(list(self._active.values()), self._timeout(), now):
+                self._time_out(attempt, now)
+            for inp in deadlines.due_retries(now):
+                self._queues.requeue(inp, now, front=False)
+            self._dispatch(now)
+            if deadlines.batch_check is not None and deadlines.batch_check <= now:
+                # A batch is due but every slot is busy: the first slot to free takes it
+                # (``finished``); waking for it again before then would spin.
+                deadlines.batch_check = None
+            self._rebalance(now)
+            return deadlines.next_due()
+
+    def _timeout(self) -> float | None:
+        return self.settings.timeout
+
+    def _time_out(self, attempt: Attempt, now: float) -> None:
+        """``attempt`` ran past the timeout: its callers get ``FunctionTimeoutError`` now (or a
+        retry), even if its code is stuck in C and ends much later; its slot stays taken
+        ("cancelling") until it does."""
+        del self._active[attempt.id]
+        self._winding_down[attempt.id] = attempt
+        attempt.timed_out = True
+        slot = self._slots.get(attempt.container_id)
+        if slot is not None:
+            slot.container.cancel(attempt.id)
+        error = FunctionTimeoutError(
+            f"{self.name} input {attempt.input_id} ran longer than "
+            f"timeout={self.settings.timeout:g}s (attempt {attempt.inputs[0].attempt}); raise "
+            "`timeout=` or make the input faster."
+        )
+        for inp in attempt.inputs:
+            if inp.settled or inp.running is not attempt:
+                continue
+            self._in_flight -= 1
+            if self._should_retry(inp):
+                inp.running = None
+                inp.finished_at = now
+                self._schedule_retry(inp, now)
+            else:
+                self._cancelling += 1
+                inp.cancelling = True
+                self._settle(inp, TIMED_OUT, error, now)
+
+    # --- placement --------------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> None:
+        queues = self._queues
+        while queues.queued:
+            slot = self._free_slot()
+            if slot is None:
+                break
+            ready = queues.pop_ready(now, alone=slot.in_use == 0)
+            if ready is None:
+                break
+            work = self._start(slot, ready, now, freed=False)
+            try:
+                slot.container.submit(work)
+            except Exception as exc:  # e.g. the OS refused a new thread
+                self._could_not_submit(slot, work, exc, now)
+        self._arm_batch_window()
+
+    def _arm_batch_window(self) -> None:
+        due = self._queues.batch_due
+        if due is not None and due != self._deadlines.batch_check:
+            self._deadlines.batch_check = due
+            self._deadlines.want_wake(due)
+
+    def _could_not_submit(self, slot: Slot, work: Work, error: Exception, now: float) -> None:
+        """The container could not take a work it had room for: fail that work's inputs, and
+        keep the container at the capacity it has (it takes no more than it runs now)."""
+        attempt = self._active.pop(work.id, None)
+        slot.in_use -= 1
+        slot.limit = slot.in_use
+        if attempt is None:
+            return
+        failure = ContainerError(
+            f"{self.name}: container {slot.container.id} could not start input "
+            f"{attempt.input_id} ({error}); it keeps running {slot.in_use} at a time."
+        )
+        for inp in attempt.inputs:
+            inp.running = None
+            self._in_flight -= 1
+            self._settle(inp, FAILED, failure, now)
+        self._warn(str(failure))
+
+    def _free_slot(self) -> Slot | None:
+        target, cap = self.settings.target, self.settings.max_inputs
+        burst: Slot | None = None
+        for slot in self._slots.values():
+            if slot.status != RUNNING_SLOT or slot.alone:
+                continue
+            limit = slot.cap(cap)
+            if slot.in_use < min(target, limit):
+                return slot
+            if slot.in_use < limit and (burst is None or slot.in_use < burst.in_use):
+                burst = slot
+        return burst
+
+    def _start(self, slot: Slot, ready: Input | list[Input], now: float, freed: bool) -> Work:
+        """Mark ``ready`` running in ``slot``; the work to hand its container.
+
+        ``freed``: the slot's previous work just ended there, so its count does not change.
+        """
+        if not freed:
+            slot.in_use += 1
+            slot.idle_since = None
+        if isinstance(ready, Input):
+            lead = ready
+            members: tuple[Input, ...] = (ready,)
+            args, kwargs = ready.args, ready.kwargs
+            slot.alone = ready.container_deaths > 0  # a suspect runs with no sibling
+        else:
+            members = tuple(ready)  # a batch, even of one: the function takes lists
+            lead = members[0]
+            args, kwargs = pack_batch(self.target, lead.method, list(members))
+        container_id = slot.container.id
+        attempt = Attempt(work_id_for(lead), lead, args, kwargs, members, container_id, now)
+        waits = self.metrics.queue_waits
+        for inp in members:
+            inp.status = RUNNING
+            inp.started_at = now
+            inp.container_id = container_id
+            inp.running = attempt
+            waits.append(now - inp.queued_at)
+        self._in_flight += len(members)
+        active = self._active
+        active[attempt.id] = attempt
+        timeout = self.settings.timeout
+        if len(active) == 1 and timeout is not None:
+            self._deadlines.want_wake(now + timeout)  # the oldest attempt's deadline is first
+        if self.events.active:
+            for inp in members:
+                self._ledger.emit("input_started", now, input_id=inp.id, container_id=container_id)
+        return attempt
+
+    def _is_async(self, method: str | None) -> bool:
+        return method in self._async_methods if self.target.is_class else bool(self._async_methods)
+
+    # --- outcomes ---------------------------------------------------------------------------
+
+    def _complete(self, attempt: Attempt, outcome: Outcome, now: float) -> None:
+        members = attempt.inputs
+        if len(members) == 1 and not self._queues.batching:
+            inp = members[0]
+            inp.running = None
+            self._in_flight -= 1
+            self._complete_one(inp, outcome, now)
+            return
+        results = unpack_batch(self.name, len(members), outcome) if len(members) > 1 else None
+        if results is None and self._queues.is_batched(attempt.method):
+            results = unpack_batch(self.name, 1, outcome)
+        for position, inp in enumerate(members):
+            if inp.running is not attempt:
+                continue
+            inp.running = None
+            if inp.settled:
+                self._end_cancelling(inp)
+                continue
+            self._in_flight -= 1
+            self._complete_one(inp, outcome if results is None else results[position], now)
+
+    def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
+        self.metrics.run_times.append(now - (inp.started_at or now))
+        if inp.log is not None:
+            inp.log.flush(now)
+        kind = result.kind
+        if kind == OK:
+            self._settle(inp, SUCCEEDED, result.value, now)
+        elif kind == OUTCOME_CANCELLED:
+            self._settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now)
+        elif self._should_retry(inp):
+            inp.finished_at = now  # this attempt's end
+            self._schedule_retry(inp, now)
+        else:
+            self._settle(inp, FAILED, result.value, now)
+
+    def _should_retry(self, inp: Input) -> bool:
+        retries = self.settings.retries
+        return retries is not None and inp.attempt <= retries.max_retries and not self._closed
+
+    def _schedule_retry(self, inp: Input, now: float) -> None:
+        retries = self.settings.retries
+        assert retries is not None
+        due = now + retries.delay(inp.attempt)
+        inp.attempt += 1
+        inp.status = RETRY_WAIT
+        self._deadlines.add_retry(due, inp)
+
+    def _settle(self, inp: Input, status: InputStatus, value: Any, now: float) -> None:
+        """Give ``inp`` its final status and its caller the outcome (``value``)."""
+        inp.status = status
+        inp.settled = True
+        inp.finished_at = now
+        self._ledger.settled(inp, status, value)
+        inp.args = ()  # the arguments may be large; the input is kept a while for the views
+        inp.kwargs = _NO_KWARGS
+        call, inp.call = inp.call, None
+        if call is not None:
+            call.settle(inp.index, status is SUCCEEDED, value)
+        if self.events.active:
+            self._ledger.emit(
+                "input_finished", now, input_id=inp.id, container_id=inp.container_id, data=status
+            )
+
+    def _fail_queued(self, error: BaseException, now: float) -> None:
+        for inp in self._queues.take_all():
+            self._settle(inp, FAILED, error, now)
+
+    # --- autoscaling ------------------------------------------------------------------------
+
+    def _active_count(self) -> int:
+        return sum(1 for s in self._slots.values() if s.status != DRAINING)
+
+    def _effective_settings(self) -> Settings:
+        s = self.settings
+        if s.max_containers is None and self._default_max_containers is not None:
+            return dataclasses.replace(
+                s, max_containers=max(self._default_max_containers, s.min_containers)
+            )
+        return s
+
+    def _demand(self) -> int:
+        return self._in_flight + self._cancelling + self._queues.queued
+
+    def _scale_up_if_needed(self, now: float) -> None:
+        if self._demand() > self.settings.target * self._active_count():
+            self._rebalance(now)
+
+    def _rebalance(self, now: float) -> None:
+        if self._closed:
+            return
+        loads = [
+            ContainerLoad(cid, s.status, s.in_use, s.idle_since) for cid, s in self._slots.items()
+        ]
+        decision = decide(loads, self._demand(), self._effective_settings(), now)
+        self._deadlines.scale_check = decision.next_check
+        if decision.next_check is not None:
+            self._deadlines.want_wake(decision.next_check)
+        self._apply(decision, now)
+
+    def _apply(self, decision: Decision, now: float) -> None:
+        if decision.start:
+            room = self.backend.max_containers()
+            count = decision.start
+            if room is not None:
+                count = min(count, room - len(self._slots))
+            for _ in range(max(count, 0)):
+                self._start_container()
+            if count > 0:
+                self._record(now, "scale_up", decision.reason, count)
+        if decision.retire:
+            for cid in decision.retire:
+                slot = self._slots[cid]
+                slot.status = DRAINING
+                slot.container.stop(graceful=True)
+            self._record(now, "scale_down", decision.reason, -len(decision.retire))
+
+    def _start_container(self) -> None:
+        cid = f"{self.name}-c{next(self._container_numbers)}"
+        container = self.backend.create(cid, self.target, self.settings.max_inputs, self)
+        self._slots[cid] = Slot(container)
+        container.start()
+
+    def _record(self, now: float, action: str, reason: str, delta: int) -> None:
+        after = self._active_count()
+        self._ledger.record_decision(ScalingDecision(now, action, after - delta, after, reason))
+
+    def _warn(self, message: str) -> None:
+        self._ledger.warn(message, self._now())
+
+    # --- live reconfiguration ----------------------------------------------------------------
+
+    def update(self, **changes: Any) -> Settings:
+        with self._lock:
+            new = self.settings.replaced(**changes)
+            old_max = self.settings.max_inputs
+            self.settings = new
+            if new.max_inputs != old_max:
+                for slot in self._slots.values():
+                    slot.container.set_capacity(new.max_inputs)
+            now = self._now()
+            self._dispatch(now)
+            self._rebalance(now)
+            return new
+
+    # --- reading state ----------------------------------------------------------------------
+
+    def snapshot(self) -> FunctionSnapshot:
+        from ._ledger import function_snapshot
+
+        with self._lock:
+            now = self._now()
+            s = self._effective_settings()
+            stuck: dict[str, int] = {}
+            for attempt in self._winding_down.values():
+                stuck[attempt.container_id] = stuck.get(attempt.container_id, 0) + 1
+            containers = tuple(
+                slot.snapshot(s, stuck.get(cid, 0)) for cid, slot in self._slots.items()
+            )
+            m = self.metrics
+            counts = (
+                self._queues.queued,
+                self._in_flight,
+                m.submitted,
+                m.succeeded,
+                m.failed,
+                m.cancelled,
+            )
+            samples = list(m.queue_waits), list(m.run_times)
+            throughput = m.throughput(now)
+        return function_snapshot(
+            self.name,
+            self.backend_label,
+            now,
+            s,
+            containers,
+            counts,
+            samples,
+            throughput,
+            self._ledger,
+        )
+
+    def inputs(self, limit: int = 200) -> list[InputInfo]:
+        with self._lock:
+            running = [m for a in self._active.values() for m in a.inputs if not m.settled]
+            running += self._deadlines.waiting_retries()
+            chosen = self._ledger.input_list(running, self._queues.live(), limit)
+            return [self._ledger.info(inp) for inp in chosen]
+
+    def logs(self, input_id: str) -> list[LogLine]:
+        inp = self.find_input(input_id)
+        if inp is None or inp.log is None:
+            return []
+        with self._lock:
+            return list(inp.log.lines)
+
+    def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
+        from ._ledger import search_logs
+
+        with self._lock:
+            logged = self._ledger.logged()
+        return search_logs(logged, text, limit)
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Refuse new inputs, cancel everything, and ask every container to stop now."""
+        with self._lock:
+            self._closed = True  # first: a submit racing this one raises instead of queueing
+            pending = self._queues.live()
+            pending += [m for a in self._active.values() for m in a.inputs]
+            pending += self._deadlines.waiting_retries()
+            self.cancel(pending, reason="cancelled: the function was shut down")
+            for slot in list(self._slots.values()):
+                if slot.status != DRAINING:
+                    slot.status = DRAINING
+                    slot.container.stop(graceful=False)
+
+    def wait_closed(self, timeout: float) -> list[str]:
+        """Wait (bounded) until every container is gone; the ids of inputs still running."""
+        with self._lock:
+            self._stopped_event.wait_for(lambda: not self._slots, timeout=max(timeout, 0.0))
+            return [a.input_id for a in (*self._active.values(), *self._winding_down.values())]
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel everything, retire every container and wait (bounded) until they are gone."""
+        self.close()
+        self.wait_closed(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

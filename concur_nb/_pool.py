@@ -1,19 +1,19 @@
-"""The pool: one function's (or class's) containers, and the placement of its inputs.
+"""The pool: one function's (or class's) inputs, and their placement into its containers.
 
 Everything here happens under one lock, in whichever thread brings news: a caller submitting,
 a container finishing a work (which gets the next work back at once, so busy slots never wait
-for another thread), or the timer thread when something is due. The pool delegates what it
-keeps to small objects that own their state: the queues (``_queues``), what it waits for
-(``_deadlines``), and what front-ends read (``_ledger``). Placement rules:
+for another thread), or the timer thread when something is due. The pool keeps little itself;
+small objects own the state: the queues (``_queues``), the containers (``_fleet``), the running
+attempts and their counts (``_running``), what it waits for (``_deadlines``) and what
+front-ends read (``_ledger``). Placement rules:
 
 - a work only goes to a running container with fewer than ``max_inputs`` works;
 - containers below ``target_inputs`` are filled first, in the order they started, so extra
   containers fall idle and can retire; above target the least loaded one bursts;
 - no slot stays free while an input waits (a freed slot takes the next input at once).
 
-Counting: ``in_flight`` is the unsettled inputs of running attempts. An input settled while
-its attempt still runs (cancelled, or timed out and stuck in C code) is *cancelling* until the
-container reports the attempt's end; its slot stays taken until then.
+Every input ends exactly once (``_settle``): with its result, its exception, cancelled, timed
+out, or failed after ``CONTAINER_DEATHS_ALLOWED`` containers died under it.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ._autoscale import ContainerLoad, Decision, decide
+from ._autoscale import decide
 from ._clock import Clock
 from ._containers.base import CANCELLED as OUTCOME_CANCELLED
 from ._containers.base import OK, Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
 from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError, InvalidError
+from ._fleet import Fleet
 from ._inputs import (
     CANCELLED,
     FAILED,
@@ -42,11 +43,12 @@ from ._inputs import (
     InputStatus,
     work_id_for,
 )
-from ._ledger import Ledger
+from ._ledger import Ledger, function_snapshot, search_logs
 from ._outcomes import Call
 from ._queues import BatchSpec, InputQueues, pack_batch, unpack_batch
+from ._running import RunningAttempts
 from ._settings import Settings
-from ._slots import DRAINING, RUNNING_SLOT, STARTING, Slot
+from ._slots import RUNNING_SLOT, STARTING, Slot
 from ._state import FunctionSnapshot, InputInfo, LogLine, ScalingDecision
 from ._timers import TimerThread
 
@@ -78,19 +80,15 @@ class Pool:
         self.clock = clock
         self._now = clock.now  # bound once: read on every input's start and end
         self._lock = threading.RLock()
-        self._timers = timers
         self._queues = InputQueues(batching)
+        self._fleet = Fleet(name, target, backend)
+        self._running = RunningAttempts()
+        self._active = self._running.active  # the same dict, read on the hot path
         self._deadlines = Deadlines(lambda: timers.poke(self))
         self._ledger = Ledger(name)
         self.events = self._ledger.events
         self.metrics = self._ledger.metrics
         self._async_methods = target.async_methods
-        self._slots: dict[str, Slot] = {}
-        self._active: dict[str, Attempt] = {}  # running attempts, in the order they started
-        self._winding_down: dict[str, Attempt] = {}  # all inputs settled, still in a container
-        self._in_flight = 0
-        self._cancelling = 0
-        self._container_numbers = itertools.count(1)
         self._start_failures = 0
         self._closed = False
         self._stopped_event = threading.Condition(self._lock)
@@ -105,6 +103,27 @@ class Pool:
             return False
         self.clock.add_listener(callback)
         return True
+
+    def tick(self) -> float | None:
+        """Do what is due now; return when the next thing will be due (clock time)."""
+        with self._lock:
+            deadlines = self._deadlines
+            if self._closed:  # shut down: nothing left to time (and no stale check to spin on)
+                deadlines.scale_check = deadlines.batch_check = deadlines.next_timeout = None
+                deadlines.clear_retries()
+                return deadlines.next_due()
+            now = self._now()
+            for attempt in deadlines.expired(list(self._active.values()), self._timeout(), now):
+                self._time_out(attempt, now)
+            for inp in deadlines.due_retries(now):
+                self._queues.requeue(inp, now, front=False)
+            self._dispatch(now)
+            if deadlines.batch_check is not None and deadlines.batch_check <= now:
+                # A batch is due but every slot is busy: the first slot to free takes it
+                # (``finished``); waking for it again before then would spin.
+                deadlines.batch_check = None
+            self._rebalance(now)
+            return deadlines.next_due()
 
     def start(self) -> None:
         """Start what the settings ask for with no demand yet (``min_containers``)."""
@@ -157,46 +176,33 @@ class Pool:
             for inp in inputs:
                 if inp.settled:
                     continue
-                status = inp.status
-                error = CallCancelledError(f"input {inp.id} was {reason}")
-                if status is RUNNING and inp.running is not None:
-                    self._release_running(inp)
-                elif status is not RETRY_WAIT:
+                if inp.status is RUNNING and inp.running is not None:
+                    self._interrupt(self._running.settle_running(inp))
+                elif inp.status is not RETRY_WAIT:
                     self._queues.forget(inp)
-                self._settle(inp, CANCELLED, error, now)
+                self._settle(
+                    inp, CANCELLED, CallCancelledError(f"input {inp.id} was {reason}"), now
+                )
 
-    def _release_running(self, inp: Input) -> None:
-        """``inp`` settles while its attempt runs: it is cancelling until the attempt ends,
-        and the attempt is interrupted once none of its inputs waits for it."""
-        attempt = inp.running
-        assert attempt is not None
-        self._in_flight -= 1
-        self._cancelling += 1
-        inp.cancelling = True
-        if all(m.settled or m is inp for m in attempt.inputs) and attempt.id in self._active:
-            del self._active[attempt.id]
-            self._winding_down[attempt.id] = attempt
-            slot = self._slots.get(attempt.container_id)
-            if slot is not None:
-                slot.container.cancel(attempt.id)
+    def _interrupt(self, attempt: Attempt | None) -> None:
+        slot = None if attempt is None else self._fleet.slots.get(attempt.container_id)
+        if attempt is not None and slot is not None:
+            slot.container.cancel(attempt.id)
+
+    def _unsettled(self) -> list[Input]:
+        pending = self._queues.live()
+        pending += self._running.inputs()
+        pending += self._deadlines.waiting_retries()
+        return pending
 
     def cancel_all(self) -> None:
         with self._lock:
-            pending = self._queues.live()
-            pending += [m for a in self._active.values() for m in a.inputs]
-            pending += self._deadlines.waiting_retries()
+            pending = self._unsettled()
         self.cancel(pending)
 
     def find_input(self, input_id: str) -> Input | None:
         with self._lock:
-            attempt = self._active.get(input_id)
-            if attempt is not None:
-                return attempt.inputs[0]
-            for attempt in self._active.values():
-                for member in attempt.inputs:
-                    if member.id == input_id:
-                        return member
-            found = self._ledger.find_logged(input_id)
+            found = self._running.find(input_id) or self._ledger.find_logged(input_id)
             if found is not None:
                 return found
             return next((i for i in self._queues.live() if i.id == input_id), None)
@@ -211,7 +217,7 @@ class Pool:
             return
         with self._lock:
             ids = {inp.container_id for inp in inputs if inp.status is RUNNING}
-            containers = [self._slots[i].container for i in ids if i in self._slots]
+            containers = [self._fleet.slots[i].container for i in ids if i in self._fleet.slots]
         for container in containers:
             container.kill()
 
@@ -219,7 +225,7 @@ class Pool:
 
     def ready(self, container: Container) -> None:
         with self._lock:
-            slot = self._slots.get(container.id)
+            slot = self._fleet.slots.get(container.id)
             if slot is None or slot.status != STARTING:
                 return
             now = self._now()
@@ -232,19 +238,26 @@ class Pool:
 
     def failed(self, container: Container, error: BaseException) -> None:
         with self._lock:
-            slot = self._slots.pop(container.id, None)
+            slot = self._fleet.slots.pop(container.id, None)
             if slot is None:
                 return
             now = self._now()
-            ran_inputs = self._reclaim_works_of(container.id, error, now)
+            orphans = self._running.take_container(container.id)
+            for inp in reversed(orphans):  # back to the front of the queue, in order
+                inp.container_deaths += 1
+                if inp.container_deaths > CONTAINER_DEATHS_ALLOWED:
+                    self._settle(inp, FAILED, self._deaths_error(inp, error), now)
+                else:  # it may be what killed the container: it runs alone from now on
+                    self._queues.requeue(inp, now, front=True, alone=inp.method is None)
             self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
             self._warn(f"container {container.id} failed: {error}")
-            if not ran_inputs and slot.done == 0:
+            if not orphans and slot.done == 0:
                 # Died starting, or before running anything: the function's containers may
                 # not be able to live at all. Retry a few times, then fail the queue.
                 self._start_failures += 1
-                if self._start_failures >= START_FAILURES_BEFORE_GIVING_UP and not any(
-                    s.status == RUNNING_SLOT for s in self._slots.values()
+                if (
+                    self._start_failures >= START_FAILURES_BEFORE_GIVING_UP
+                    and not self._fleet.any_running()
                 ):
                     self._fail_queued(error, now)
                     self._start_failures = 0
@@ -255,36 +268,12 @@ class Pool:
             self._rebalance(now)
             self._stopped_event.notify_all()
 
-    def _reclaim_works_of(self, container_id: str, error: BaseException, now: float) -> bool:
-        """A container is gone: each of its unsettled inputs counts the death and goes back
-        to the queue, or fails past the bound. True if any input was running there."""
-        ran_inputs = False
-        for table in (self._active, self._winding_down):
-            orphans = [a for a in table.values() if a.container_id == container_id]
-            for attempt in orphans:
-                del table[attempt.id]
-                ran_inputs = True
-                for inp in reversed(attempt.inputs):
-                    if inp.running is not attempt:
-                        continue
-                    inp.running = None
-                    if inp.settled:
-                        self._end_cancelling(inp)
-                        continue
-                    self._in_flight -= 1
-                    inp.container_deaths += 1
-                    if inp.container_deaths > CONTAINER_DEATHS_ALLOWED:
-                        self._settle(inp, FAILED, self._deaths_error(inp, error), now)
-                    else:
-                        self._queues.requeue(inp, now, front=True, alone=len(attempt.inputs) == 1)
-        return ran_inputs
-
     def _deaths_error(self, inp: Input, error: BaseException) -> ContainerError:
         return ContainerError(
             f"{self.name} input {inp.id} failed: {inp.container_deaths} containers died while "
-            f"it ran (the last: {error}); past {CONTAINER_DEATHS_ALLOWED} the input is "
-            "considered the cause and is not run again. Look for what ends the process "
-            "(os._exit, a crash in C code, running out of memory)."
+            f"it ran (the last: {error}); past {CONTAINER_DEATHS_ALLOWED} the input is taken "
+            "for the cause and not run again. Look for what ends the process (os._exit, a "
+            "crash in C code, running out of memory)."
         )
 
     def started(self, container: Container, work_id: str) -> None:
@@ -292,7 +281,7 @@ class Pool:
 
     def log(self, work_id: str, stream: str, text: str) -> None:
         with self._lock:  # the input may settle in another thread meanwhile
-            attempt = self._active.get(work_id) or self._winding_down.get(work_id)
+            attempt = self._active.get(work_id) or self._running.winding_down.get(work_id)
             if attempt is None:
                 return
             now = self._now()
@@ -307,8 +296,8 @@ class Pool:
             if attempt is not None:
                 self._complete(attempt, outcome, now)
             else:
-                self._wound_down(work_id)
-            slot = self._slots.get(container.id)
+                self._running.wound_down(work_id)
+            slot = self._fleet.slots.get(container.id)
             if slot is None:
                 return None
             slot.done += 1
@@ -330,38 +319,14 @@ class Pool:
                     self._deadlines.want_wake(now + self.settings.scaledown_window)
             return None
 
-    def _wound_down(self, work_id: str) -> None:
-        attempt = self._winding_down.pop(work_id, None)
-        if attempt is None:
-            return
-        for inp in attempt.inputs:
-            if inp.running is attempt:
-                inp.running = None
-                if inp.settled:
-                    self._end_cancelling(inp)
-
-    def _end_cancelling(self, inp: Input) -> None:
-        if inp.cancelling:
-            inp.cancelling = False
-            self._cancelling -= 1
-
     def stopped(self, container: Container) -> None:
         with self._lock:
-            slot = self._slots.pop(container.id, None)
+            slot = self._fleet.slots.pop(container.id, None)
             if slot is None:
                 return
             now = self._now()
-            for table in (self._active, self._winding_down):
-                for attempt in [a for a in table.values() if a.container_id == container.id]:
-                    del table[attempt.id]
-                    for inp in reversed(attempt.inputs):
-                        if inp.running is attempt:
-                            inp.running = None
-                            if inp.settled:
-                                self._end_cancelling(inp)
-                            else:
-                                self._in_flight -= 1
-                                self._queues.requeue(inp, now, front=True)
+            for inp in reversed(self._running.take_container(container.id)):
+                self._queues.requeue(inp, now, front=True)
             self._ledger.emit("container_stopped", now, container_id=container.id)
             self._stopped_event.notify_all()
             if not self._closed:
@@ -372,66 +337,12 @@ class Pool:
         with self._lock:
             self._warn(f"{self.name}: {message}")
 
-    # --- timers (called on the timer thread) -------------------------------------------------
-
-    def tick(self) -> float | None:
-        """Do what is due now; return when the next thing will be due (clock time)."""
-        with self._lock:
-            deadlines = self._deadlines
-            if self._closed:  # shut down: nothing left to time (and no stale check to spin on)
-                deadlines.scale_check = deadlines.batch_check = deadlines.next_timeout = None
-                deadlines.clear_retries()
-                return deadlines.next_due()
-            now = self._now()
-            for attempt in deadlines.expired(list(self._active.values()), self._timeout(), now):
-                self._time_out(attempt, now)
-            for inp in deadlines.due_retries(now):
-                self._queues.requeue(inp, now, front=False)
-            self._dispatch(now)
-            if deadlines.batch_check is not None and deadlines.batch_check <= now:
-                # A batch is due but every slot is busy: the first slot to free takes it
-                # (``finished``); waking for it again before then would spin.
-                deadlines.batch_check = None
-            self._rebalance(now)
-            return deadlines.next_due()
-
-    def _timeout(self) -> float | None:
-        return self.settings.timeout
-
-    def _time_out(self, attempt: Attempt, now: float) -> None:
-        """``attempt`` ran past the timeout: its callers get ``FunctionTimeoutError`` now (or a
-        retry), even if its code is stuck in C and ends much later; its slot stays taken
-        ("cancelling") until it does."""
-        del self._active[attempt.id]
-        self._winding_down[attempt.id] = attempt
-        attempt.timed_out = True
-        slot = self._slots.get(attempt.container_id)
-        if slot is not None:
-            slot.container.cancel(attempt.id)
-        error = FunctionTimeoutError(
-            f"{self.name} input {attempt.input_id} ran longer than "
-            f"timeout={self.settings.timeout:g}s (attempt {attempt.inputs[0].attempt}); raise "
-            "`timeout=` or make the input faster."
-        )
-        for inp in attempt.inputs:
-            if inp.settled or inp.running is not attempt:
-                continue
-            self._in_flight -= 1
-            if self._should_retry(inp):
-                inp.running = None
-                inp.finished_at = now
-                self._schedule_retry(inp, now)
-            else:
-                self._cancelling += 1
-                inp.cancelling = True
-                self._settle(inp, TIMED_OUT, error, now)
-
     # --- placement --------------------------------------------------------------------------
 
     def _dispatch(self, now: float) -> None:
         queues = self._queues
         while queues.queued:
-            slot = self._free_slot()
+            slot = self._fleet.free_slot(self.settings.target, self.settings.max_inputs)
             if slot is None:
                 break
             ready = queues.pop_ready(now, alone=slot.in_use == 0)
@@ -464,22 +375,11 @@ class Pool:
         )
         for inp in attempt.inputs:
             inp.running = None
-            self._in_flight -= 1
+            self._running.in_flight -= 1
             self._settle(inp, FAILED, failure, now)
         self._warn(str(failure))
-
-    def _free_slot(self) -> Slot | None:
-        target, cap = self.settings.target, self.settings.max_inputs
-        burst: Slot | None = None
-        for slot in self._slots.values():
-            if slot.status != RUNNING_SLOT or slot.alone:
-                continue
-            limit = slot.cap(cap)
-            if slot.in_use < min(target, limit):
-                return slot
-            if slot.in_use < limit and (burst is None or slot.in_use < burst.in_use):
-                burst = slot
-        return burst
+        if slot.in_use == 0:  # it can run nothing at all: nothing queued could ever start
+            self._fail_queued(failure, now)
 
     def _start(self, slot: Slot, ready: Input | list[Input], now: float, freed: bool) -> Work:
         """Mark ``ready`` running in ``slot``; the work to hand its container.
@@ -497,7 +397,7 @@ class Pool:
         else:
             members = tuple(ready)  # a batch, even of one: the function takes lists
             lead = members[0]
-            args, kwargs = pack_batch(self.target, lead.method, list(members))
+            args, kwargs = pack_batch(self.target, lead.method, ready)
         container_id = slot.container.id
         attempt = Attempt(work_id_for(lead), lead, args, kwargs, members, container_id, now)
         waits = self.metrics.queue_waits
@@ -507,11 +407,9 @@ class Pool:
             inp.container_id = container_id
             inp.running = attempt
             waits.append(now - inp.queued_at)
-        self._in_flight += len(members)
-        active = self._active
-        active[attempt.id] = attempt
+        self._running.add(attempt)
         timeout = self.settings.timeout
-        if len(active) == 1 and timeout is not None:
+        if len(self._active) == 1 and timeout is not None:
             self._deadlines.want_wake(now + timeout)  # the oldest attempt's deadline is first
         if self.events.active:
             for inp in members:
@@ -525,24 +423,26 @@ class Pool:
 
     def _complete(self, attempt: Attempt, outcome: Outcome, now: float) -> None:
         members = attempt.inputs
-        if len(members) == 1 and not self._queues.batching:
+        if not self._queues.batching:  # one input, which nothing settled before
             inp = members[0]
             inp.running = None
-            self._in_flight -= 1
+            self._running.in_flight -= 1
             self._complete_one(inp, outcome, now)
             return
-        results = unpack_batch(self.name, len(members), outcome) if len(members) > 1 else None
-        if results is None and self._queues.is_batched(attempt.method):
-            results = unpack_batch(self.name, 1, outcome)
-        for position, inp in enumerate(members):
+        results = (
+            unpack_batch(self.name, len(members), outcome)
+            if self._queues.is_batched(attempt.method)
+            else [outcome]
+        )
+        for inp, result in zip(members, results):
             if inp.running is not attempt:
                 continue
             inp.running = None
             if inp.settled:
-                self._end_cancelling(inp)
+                self._running.end_cancelling(inp)
                 continue
-            self._in_flight -= 1
-            self._complete_one(inp, outcome if results is None else results[position], now)
+            self._running.in_flight -= 1
+            self._complete_one(inp, result, now)
 
     def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
         self.metrics.run_times.append(now - (inp.started_at or now))
@@ -558,6 +458,34 @@ class Pool:
             self._schedule_retry(inp, now)
         else:
             self._settle(inp, FAILED, result.value, now)
+
+    def _timeout(self) -> float | None:
+        return self.settings.timeout
+
+    def _time_out(self, attempt: Attempt, now: float) -> None:
+        """``attempt`` ran past the timeout: its callers get ``FunctionTimeoutError`` now (or a
+        retry), even if its code is stuck in C and ends much later; its slot stays taken
+        (its inputs are "cancelling") until it does."""
+        self._running.wind_down(attempt)
+        attempt.timed_out = True
+        self._interrupt(attempt)
+        error = FunctionTimeoutError(
+            f"{self.name} input {attempt.input_id} ran longer than "
+            f"timeout={self.settings.timeout:g}s (attempt {attempt.inputs[0].attempt}); raise "
+            "`timeout=` or make the input faster."
+        )
+        for inp in attempt.inputs:
+            if inp.settled or inp.running is not attempt:
+                continue
+            self._running.in_flight -= 1
+            if self._should_retry(inp):
+                inp.running = None
+                inp.finished_at = now
+                self._schedule_retry(inp, now)
+            else:
+                self._running.cancelling += 1
+                inp.cancelling = True
+                self._settle(inp, TIMED_OUT, error, now)
 
     def _should_retry(self, inp: Input) -> bool:
         retries = self.settings.retries
@@ -593,9 +521,6 @@ class Pool:
 
     # --- autoscaling ------------------------------------------------------------------------
 
-    def _active_count(self) -> int:
-        return sum(1 for s in self._slots.values() if s.status != DRAINING)
-
     def _effective_settings(self) -> Settings:
         s = self.settings
         if s.max_containers is None and self._default_max_containers is not None:
@@ -605,49 +530,28 @@ class Pool:
         return s
 
     def _demand(self) -> int:
-        return self._in_flight + self._cancelling + self._queues.queued
+        running = self._running
+        return running.in_flight + running.cancelling + self._queues.queued
 
     def _scale_up_if_needed(self, now: float) -> None:
-        if self._demand() > self.settings.target * self._active_count():
+        if self._demand() > self.settings.target * self._fleet.active_count():
             self._rebalance(now)
 
     def _rebalance(self, now: float) -> None:
         if self._closed:
             return
-        loads = [
-            ContainerLoad(cid, s.status, s.in_use, s.idle_since) for cid, s in self._slots.items()
-        ]
-        decision = decide(loads, self._demand(), self._effective_settings(), now)
+        decision = decide(self._fleet.loads(), self._demand(), self._effective_settings(), now)
         self._deadlines.scale_check = decision.next_check
         if decision.next_check is not None:
             self._deadlines.want_wake(decision.next_check)
-        self._apply(decision, now)
-
-    def _apply(self, decision: Decision, now: float) -> None:
-        if decision.start:
-            room = self.backend.max_containers()
-            count = decision.start
-            if room is not None:
-                count = min(count, room - len(self._slots))
-            for _ in range(max(count, 0)):
-                self._start_container()
-            if count > 0:
-                self._record(now, "scale_up", decision.reason, count)
+        started = self._fleet.apply(decision, self.settings.max_inputs, self)
+        if started:
+            self._record(now, "scale_up", decision.reason, started)
         if decision.retire:
-            for cid in decision.retire:
-                slot = self._slots[cid]
-                slot.status = DRAINING
-                slot.container.stop(graceful=True)
             self._record(now, "scale_down", decision.reason, -len(decision.retire))
 
-    def _start_container(self) -> None:
-        cid = f"{self.name}-c{next(self._container_numbers)}"
-        container = self.backend.create(cid, self.target, self.settings.max_inputs, self)
-        self._slots[cid] = Slot(container)
-        container.start()
-
     def _record(self, now: float, action: str, reason: str, delta: int) -> None:
-        after = self._active_count()
+        after = self._fleet.active_count()
         self._ledger.record_decision(ScalingDecision(now, action, after - delta, after, reason))
 
     def _warn(self, message: str) -> None:
@@ -661,8 +565,7 @@ class Pool:
             old_max = self.settings.max_inputs
             self.settings = new
             if new.max_inputs != old_max:
-                for slot in self._slots.values():
-                    slot.container.set_capacity(new.max_inputs)
+                self._fleet.set_capacity(new.max_inputs)
             now = self._now()
             self._dispatch(now)
             self._rebalance(now)
@@ -671,21 +574,14 @@ class Pool:
     # --- reading state ----------------------------------------------------------------------
 
     def snapshot(self) -> FunctionSnapshot:
-        from ._ledger import function_snapshot
-
         with self._lock:
             now = self._now()
             s = self._effective_settings()
-            stuck: dict[str, int] = {}
-            for attempt in self._winding_down.values():
-                stuck[attempt.container_id] = stuck.get(attempt.container_id, 0) + 1
-            containers = tuple(
-                slot.snapshot(s, stuck.get(cid, 0)) for cid, slot in self._slots.items()
-            )
+            containers = self._fleet.snapshots(s, self._running.winding_down_per_container())
             m = self.metrics
             counts = (
                 self._queues.queued,
-                self._in_flight,
+                self._running.in_flight,
                 m.submitted,
                 m.succeeded,
                 m.failed,
@@ -694,20 +590,13 @@ class Pool:
             samples = list(m.queue_waits), list(m.run_times)
             throughput = m.throughput(now)
         return function_snapshot(
-            self.name,
-            self.backend_label,
-            now,
-            s,
-            containers,
-            counts,
-            samples,
-            throughput,
+            self.name, self.backend_label, now, s, containers, counts, samples, throughput,
             self._ledger,
-        )
+        )  # fmt: skip
 
     def inputs(self, limit: int = 200) -> list[InputInfo]:
         with self._lock:
-            running = [m for a in self._active.values() for m in a.inputs if not m.settled]
+            running = [m for m in self._running.inputs() if not m.settled]
             running += self._deadlines.waiting_retries()
             chosen = self._ledger.input_list(running, self._queues.live(), limit)
             return [self._ledger.info(inp) for inp in chosen]
@@ -720,8 +609,6 @@ class Pool:
             return list(inp.log.lines)
 
     def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
-        from ._ledger import search_logs
-
         with self._lock:
             logged = self._ledger.logged()
         return search_logs(logged, text, limit)
@@ -732,20 +619,14 @@ class Pool:
         """Refuse new inputs, cancel everything, and ask every container to stop now."""
         with self._lock:
             self._closed = True  # first: a submit racing this one raises instead of queueing
-            pending = self._queues.live()
-            pending += [m for a in self._active.values() for m in a.inputs]
-            pending += self._deadlines.waiting_retries()
-            self.cancel(pending, reason="cancelled: the function was shut down")
-            for slot in list(self._slots.values()):
-                if slot.status != DRAINING:
-                    slot.status = DRAINING
-                    slot.container.stop(graceful=False)
+            self.cancel(self._unsettled(), reason="cancelled: the function was shut down")
+            self._fleet.stop_all()
 
     def wait_closed(self, timeout: float) -> list[str]:
         """Wait (bounded) until every container is gone; the ids of inputs still running."""
         with self._lock:
-            self._stopped_event.wait_for(lambda: not self._slots, timeout=max(timeout, 0.0))
-            return [a.input_id for a in (*self._active.values(), *self._winding_down.values())]
+            self._stopped_event.wait_for(lambda: not self._fleet.slots, timeout=max(timeout, 0))
+            return [a.input_id for a in self._running.all_attempts()]
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel everything, retire every container and wait (bounded) until they are gone."""

@@ -1,0 +1,94 @@
+"""The attempts running in a pool's containers, and the counts of their inputs.
+
+``in_flight`` counts the unsettled inputs of running attempts. An input settled while its
+attempt still runs (cancelled, or timed out while stuck in C code) is *cancelling* until the
+container reports the attempt's end: its slot stays taken until then. An attempt none of whose
+inputs waits for it any more is *winding down*: out of the timeout walk, still in a slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ._inputs import Attempt, Input
+
+
+class RunningAttempts:
+    def __init__(self) -> None:
+        self.active: dict[str, Attempt] = {}  # in the order they started (for timeouts)
+        self.winding_down: dict[str, Attempt] = {}
+        self.in_flight = 0
+        self.cancelling = 0
+
+    def add(self, attempt: Attempt) -> None:
+        self.active[attempt.id] = attempt
+        self.in_flight += len(attempt.inputs)
+
+    def settle_running(self, inp: Input) -> Attempt | None:
+        """``inp`` is being settled while its attempt runs: it is cancelling from now on.
+        Returns the attempt when none of its inputs waits for it any more (interrupt it)."""
+        attempt = inp.running
+        assert attempt is not None
+        self.in_flight -= 1
+        self.cancelling += 1
+        inp.cancelling = True
+        if attempt.id in self.active and all(m.settled or m is inp for m in attempt.inputs):
+            self.wind_down(attempt)
+            return attempt
+        return None
+
+    def wind_down(self, attempt: Attempt) -> None:
+        del self.active[attempt.id]
+        self.winding_down[attempt.id] = attempt
+
+    def end_cancelling(self, inp: Input) -> None:
+        if inp.cancelling:
+            inp.cancelling = False
+            self.cancelling -= 1
+
+    def wound_down(self, work_id: str) -> None:
+        """A winding-down attempt ended in its container (or was never there)."""
+        attempt = self.winding_down.pop(work_id, None)
+        if attempt is None:
+            return
+        for inp in attempt.inputs:
+            if inp.running is attempt:
+                inp.running = None
+                self.end_cancelling(inp)
+
+    def take_container(self, container_id: str) -> list[Input]:
+        """Forget every attempt of a container that is gone; its inputs that still wait for
+        an outcome (first input first), detached and no longer counted in flight."""
+        orphans: list[Input] = []
+        for table in (self.active, self.winding_down):
+            for attempt in [a for a in table.values() if a.container_id == container_id]:
+                del table[attempt.id]
+                for inp in attempt.inputs:
+                    if inp.running is not attempt:
+                        continue
+                    inp.running = None
+                    if inp.settled:
+                        self.end_cancelling(inp)
+                    else:
+                        self.in_flight -= 1
+                        orphans.append(inp)
+        return orphans
+
+    def find(self, input_id: str) -> Input | None:
+        attempt = self.active.get(input_id)
+        if attempt is not None:
+            return attempt.inputs[0]
+        return next((m for m in self.inputs() if m.id == input_id), None)
+
+    def inputs(self) -> Iterator[Input]:
+        """The inputs of active attempts (settled ones of a batch included)."""
+        return (m for a in self.active.values() for m in a.inputs)
+
+    def all_attempts(self) -> list[Attempt]:
+        return [*self.active.values(), *self.winding_down.values()]
+
+    def winding_down_per_container(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for attempt in self.winding_down.values():
+            counts[attempt.container_id] = counts.get(attempt.container_id, 0) + 1
+        return counts

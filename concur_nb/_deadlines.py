@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable
 
 from ._inputs import RETRY_WAIT, Attempt, Input
+from ._retries import Retries
 
 
 class Deadlines:
@@ -34,9 +35,17 @@ class Deadlines:
 
     # --- retries
 
-    def add_retry(self, due: float, inp: Input) -> None:
+    def retry_later(self, inp: Input, retries: Retries | None, now: float) -> bool:
+        """Schedule ``inp``'s next attempt after its backoff, if ``retries`` allow one."""
+        if retries is None or inp.attempt > retries.max_retries:
+            return False
+        due = now + retries.delay(inp.attempt)
+        inp.finished_at = now  # this attempt's end
+        inp.attempt += 1
+        inp.status = RETRY_WAIT
         heapq.heappush(self._retries, (due, next(self._seq), inp))
         self.want_wake(due)
+        return True
 
     def due_retries(self, now: float) -> list[Input]:
         """Inputs whose backoff is over (still waiting to be retried), taken off the heap."""

@@ -3,23 +3,36 @@ free slot for the next input."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from ._autoscale import ContainerLoad, Decision
+from ._autoscale import ContainerLoad, Decision, decide
 from ._containers.base import Backend, ContainerHost, Target
 from ._settings import Settings
 from ._slots import DRAINING, RUNNING_SLOT, Slot
 from ._state import ContainerSnapshot
 
+EARLY_DEATHS_BEFORE_GIVING_UP = 3
+
+
+class Lost(NamedTuple):
+    slot: Slot
+    give_up: bool  # containers keep dying before they run anything: fail the queue
+
 
 class Fleet:
-    def __init__(self, name: str, target: Target, backend: Backend) -> None:
+    def __init__(
+        self, name: str, target: Target, backend: Backend, default_max_containers: int | None
+    ) -> None:
         self._name = name
+        self._default_max_containers = default_max_containers
         self._target = target
         self._backend = backend
         self.slots: dict[str, Slot] = {}
         self._numbers = itertools.count(1)
+        self._early_deaths = 0  # containers in a row that died before running any input
 
     def __iter__(self) -> Iterator[Slot]:
         return iter(self.slots.values())
@@ -38,6 +51,16 @@ class Fleet:
                 burst = slot
         return burst
 
+    def effective(self, settings: Settings) -> Settings:
+        """``settings`` with the backend's default ``max_containers`` where none is set (one
+        in-process container, one worker process per CPU, what the hosts offer)."""
+        default = self._default_max_containers
+        if settings.max_containers is None and default is not None:
+            return dataclasses.replace(
+                settings, max_containers=max(default, settings.min_containers)
+            )
+        return settings
+
     def active_count(self) -> int:
         return sum(1 for s in self.slots.values() if s.status != DRAINING)
 
@@ -46,6 +69,29 @@ class Fleet:
 
     def loads(self) -> list[ContainerLoad]:
         return [ContainerLoad(c, s.status, s.in_use, s.idle_since) for c, s in self.slots.items()]
+
+    def lost(self, container_id: str, ran_inputs: bool) -> Lost | None:
+        """A container failed: forget it (None if it was forgotten already)."""
+        slot = self.slots.pop(container_id, None)
+        if slot is None:
+            return None
+        if ran_inputs or slot.done:
+            self._early_deaths = 0
+            return Lost(slot, give_up=False)
+        # Died starting, or before running anything: the function's containers may not be
+        # able to live at all. Replace it a few times, then give up on the queue.
+        self._early_deaths += 1
+        give_up = self._early_deaths >= EARLY_DEATHS_BEFORE_GIVING_UP and not self.any_running()
+        if give_up:
+            self._early_deaths = 0
+        return Lost(slot, give_up)
+
+    def rebalance(
+        self, demand: int, settings: Settings, now: float, host: ContainerHost
+    ) -> tuple[Decision, int]:
+        """Ask the autoscaler and do what it decides; the decision and how many started."""
+        decision = decide(self.loads(), demand, settings, now)
+        return decision, self.apply(decision, settings.max_inputs, host)
 
     def apply(self, decision: Decision, max_inputs: int, host: ContainerHost) -> int:
         """Start and retire what ``decision`` says; how many containers were started."""

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections import deque
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import _hooks
 from ._errors_text import describe
 from ._inputs import CANCELLED, SUCCEEDED, Input, InputStatus
+from ._settings import Settings
 from ._state import (
-    ContainerSnapshot,
     Event,
     EventBus,
     FunctionSnapshot,
@@ -29,6 +30,12 @@ from ._state import (
     ScalingDecision,
 )
 
+if TYPE_CHECKING:
+    from ._deadlines import Deadlines
+    from ._fleet import Fleet
+    from ._queues import InputQueues
+    from ._running import RunningAttempts
+
 logger = logging.getLogger("concur_nb")
 
 RECENT_INPUTS = 500  # finished inputs kept for the dashboard's input list
@@ -37,14 +44,34 @@ LOG_LINES_PER_INPUT = 1000
 
 
 class Ledger:
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self, name: str, backend: str, lock: threading.RLock, now: Callable[[], float]
+    ) -> None:
         self.name = name
+        self._now = now
+        self.backend = backend
+        self._lock = lock  # the pool's: readers take it to copy, then work outside it
         self.events = EventBus()
         self.metrics = Metrics()
         self.recent: deque[Input] = deque(maxlen=RECENT_INPUTS)
         self._logged: dict[str, Input] = {}
         self.decisions: deque[ScalingDecision] = deque(maxlen=200)
         self.warnings: deque[str] = deque(maxlen=20)
+
+    def read_from(
+        self,
+        queues: InputQueues,
+        fleet: Fleet,
+        running: RunningAttempts,
+        deadlines: Deadlines,
+    ) -> None:
+        """The pool's objects this ledger reads when front-ends ask."""
+        self._queues, self._fleet, self._running, self._deadlines = (
+            queues,
+            fleet,
+            running,
+            deadlines,
+        )
 
     # --- writing (under the pool's lock)
 
@@ -90,16 +117,68 @@ class Ledger:
             logger.warning(message)
         self.emit("warning", at, data=message)
 
-    # --- reading
+    # --- reading (from any thread)
 
-    def find_logged(self, input_id: str) -> Input | None:
-        inp = self._logged.get(input_id)
-        if inp is not None:
-            return inp
-        return next((i for i in self.recent if i.id == input_id), None)
+    def snapshot(self, settings: Settings) -> FunctionSnapshot:
+        with self._lock:
+            now = self._now()
+            containers = self._fleet.snapshots(settings, self._running.winding_down_per_container())
+            m = self.metrics
+            counts = (
+                self._queues.queued,
+                self._running.in_flight,
+                m.submitted,
+                m.succeeded,
+                m.failed,
+                m.cancelled,
+            )
+            samples = list(m.queue_waits), list(m.run_times)
+            throughput = m.throughput(now)
+            decisions, warnings = tuple(self.decisions), tuple(self.warnings)
+        # Sorting the samples happens outside the lock, so readers never stall the workload.
+        queued, in_flight, submitted, succeeded, failed, cancelled = counts
+        return FunctionSnapshot(
+            name=self.name,
+            backend=self.backend,
+            taken_at=now,
+            max_inputs=settings.max_inputs,
+            target_inputs=settings.target,
+            min_containers=settings.min_containers,
+            max_containers=settings.max_containers,
+            buffer_containers=settings.buffer_containers,
+            scaledown_window=settings.scaledown_window,
+            containers=containers,
+            queued=queued,
+            in_flight=in_flight,
+            submitted=submitted,
+            succeeded=succeeded,
+            failed=failed,
+            cancelled=cancelled,
+            throughput=throughput,
+            queue_wait=Percentiles.of(samples[0]),
+            run_time=Percentiles.of(samples[1]),
+            decisions=decisions,
+            warnings=warnings,
+        )
 
-    def logged(self) -> list[Input]:
-        return list(self._logged.values())
+    def find_input(self, input_id: str) -> Input | None:
+        with self._lock:
+            found = self._running.find(input_id) or self._logged.get(input_id)
+            if found is None:
+                found = next((i for i in self.recent if i.id == input_id), None)
+            if found is None:
+                found = next((i for i in self._queues.live() if i.id == input_id), None)
+            return found
+
+    def inputs(self, limit: int = 200) -> list[InputInfo]:
+        """Running first, then the most recently finished, then the queue, up to ``limit``."""
+        with self._lock:
+            chosen = [m for m in self._running.inputs() if not m.settled]
+            chosen += self._deadlines.waiting_retries()
+            del chosen[limit:]
+            chosen += itertools.islice(reversed(self.recent), max(0, limit - len(chosen)))
+            chosen += itertools.islice(self._queues.live(), max(0, limit - len(chosen)))
+            return [self.info(inp) for inp in chosen]
 
     def info(self, inp: Input) -> InputInfo:
         return InputInfo(
@@ -116,65 +195,24 @@ class Ledger:
             log_lines=len(inp.log.lines) if inp.log is not None else 0,
         )
 
-    def input_list(
-        self, running: Iterable[Input], waiting: Iterable[Input], limit: int
-    ) -> list[Input]:
-        """Running first, then the most recently finished, then the queue, up to ``limit``."""
-        chosen = list(itertools.islice(running, limit))
-        chosen += itertools.islice(reversed(self.recent), max(0, limit - len(chosen)))
-        chosen += itertools.islice(waiting, max(0, limit - len(chosen)))
-        return chosen
+    def logs(self, input_id: str) -> list[LogLine]:
+        inp = self.find_input(input_id)
+        if inp is None or inp.log is None:
+            return []
+        with self._lock:
+            return list(inp.log.lines)
 
-
-def search_logs(inputs: list[Input], text: str, limit: int) -> list[tuple[str, LogLine]]:
-    found: list[tuple[str, LogLine]] = []
-    needle = text.lower()
-    for inp in inputs:
-        if inp.log is None:
-            continue
-        for line in list(inp.log.lines):
-            if needle in line.text.lower():
-                found.append((inp.id, line))
-                if len(found) >= limit:
-                    return found
-    return found
-
-
-def function_snapshot(
-    name: str,
-    backend: str,
-    now: float,
-    settings: Any,
-    containers: tuple[ContainerSnapshot, ...],
-    counts: tuple[int, ...],
-    samples: tuple[list[float], list[float]],
-    throughput: float,
-    ledger: Ledger,
-) -> FunctionSnapshot:
-    """A snapshot from what the pool copied under its lock; sorting the samples happens here,
-    outside it, so readers never stall the workload."""
-    queued, in_flight, submitted, succeeded, failed, cancelled = counts
-    queue_waits, run_times = samples
-    return FunctionSnapshot(
-        name=name,
-        backend=backend,
-        taken_at=now,
-        max_inputs=settings.max_inputs,
-        target_inputs=settings.target,
-        min_containers=settings.min_containers,
-        max_containers=settings.max_containers,
-        buffer_containers=settings.buffer_containers,
-        scaledown_window=settings.scaledown_window,
-        containers=containers,
-        queued=queued,
-        in_flight=in_flight,
-        submitted=submitted,
-        succeeded=succeeded,
-        failed=failed,
-        cancelled=cancelled,
-        throughput=throughput,
-        queue_wait=Percentiles.of(queue_waits),
-        run_time=Percentiles.of(run_times),
-        decisions=tuple(ledger.decisions),
-        warnings=tuple(ledger.warnings),
-    )
+    def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
+        with self._lock:
+            logged = list(self._logged.values())
+        found: list[tuple[str, LogLine]] = []
+        needle = text.lower()
+        for inp in logged:
+            if inp.log is None:
+                continue
+            for line in list(inp.log.lines):
+                if needle in line.text.lower():
+                    found.append((inp.id, line))
+                    if len(found) >= limit:
+                        return found
+        return found

@@ -13,18 +13,16 @@ front-ends read (``_ledger``). Placement rules:
 - no slot stays free while an input waits (a freed slot takes the next input at once).
 
 Every input ends exactly once (``_settle``): with its result, its exception, cancelled, timed
-out, or failed after ``CONTAINER_DEATHS_ALLOWED`` containers died under it.
+out, or failed after too many containers died under it (``_running``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ._autoscale import decide
 from ._clock import Clock
 from ._containers.base import CANCELLED as OUTCOME_CANCELLED
 from ._containers.base import OK, Backend, Container, Outcome, Target, Work
@@ -43,18 +41,16 @@ from ._inputs import (
     InputStatus,
     work_id_for,
 )
-from ._ledger import Ledger, function_snapshot, search_logs
+from ._ledger import Ledger
 from ._outcomes import Call
 from ._queues import BatchSpec, InputQueues, pack_batch, unpack_batch
-from ._running import RunningAttempts
+from ._running import RunningAttempts, count_death, deaths_error
 from ._settings import Settings
 from ._slots import RUNNING_SLOT, STARTING, Slot
 from ._state import FunctionSnapshot, InputInfo, LogLine, ScalingDecision
 from ._timers import TimerThread
 
 SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
-START_FAILURES_BEFORE_GIVING_UP = 3
-CONTAINER_DEATHS_ALLOWED = 3  # an input that saw more containers die under it fails
 _NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
 
 
@@ -76,20 +72,19 @@ class Pool:
         self.settings = settings
         self.backend = backend
         self.backend_label = backend_label
-        self._default_max_containers = default_max_containers
         self.clock = clock
         self._now = clock.now  # bound once: read on every input's start and end
         self._lock = threading.RLock()
         self._queues = InputQueues(batching)
-        self._fleet = Fleet(name, target, backend)
+        self._fleet = Fleet(name, target, backend, default_max_containers)
         self._running = RunningAttempts()
         self._active = self._running.active  # the same dict, read on the hot path
         self._deadlines = Deadlines(lambda: timers.poke(self))
-        self._ledger = Ledger(name)
+        self._ledger = Ledger(name, backend_label, self._lock, self._now)
+        self._ledger.read_from(self._queues, self._fleet, self._running, self._deadlines)
         self.events = self._ledger.events
         self.metrics = self._ledger.metrics
         self._async_methods = target.async_methods
-        self._start_failures = 0
         self._closed = False
         self._stopped_event = threading.Condition(self._lock)
 
@@ -190,22 +185,12 @@ class Pool:
             slot.container.cancel(attempt.id)
 
     def _unsettled(self) -> list[Input]:
-        pending = self._queues.live()
-        pending += self._running.inputs()
-        pending += self._deadlines.waiting_retries()
-        return pending
+        return [*self._queues.live(), *self._running.inputs(), *self._deadlines.waiting_retries()]
 
     def cancel_all(self) -> None:
         with self._lock:
             pending = self._unsettled()
         self.cancel(pending)
-
-    def find_input(self, input_id: str) -> Input | None:
-        with self._lock:
-            found = self._running.find(input_id) or self._ledger.find_logged(input_id)
-            if found is not None:
-                return found
-            return next((i for i in self._queues.live() if i.id == input_id), None)
 
     def kill_container_of(self, inputs: Iterable[Input]) -> None:
         """Terminate the containers running ``inputs``; their other works are rescheduled.
@@ -238,43 +223,24 @@ class Pool:
 
     def failed(self, container: Container, error: BaseException) -> None:
         with self._lock:
-            slot = self._fleet.slots.pop(container.id, None)
-            if slot is None:
-                return
+            if container.id not in self._fleet.slots:
+                return  # reported already
             now = self._now()
             orphans = self._running.take_container(container.id)
+            gone = self._fleet.lost(container.id, ran_inputs=bool(orphans))
             for inp in reversed(orphans):  # back to the front of the queue, in order
-                inp.container_deaths += 1
-                if inp.container_deaths > CONTAINER_DEATHS_ALLOWED:
-                    self._settle(inp, FAILED, self._deaths_error(inp, error), now)
+                if count_death(inp):
+                    self._settle(inp, FAILED, deaths_error(self.name, inp, error), now)
                 else:  # it may be what killed the container: it runs alone from now on
                     self._queues.requeue(inp, now, front=True, alone=inp.method is None)
             self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
             self._warn(f"container {container.id} failed: {error}")
-            if not orphans and slot.done == 0:
-                # Died starting, or before running anything: the function's containers may
-                # not be able to live at all. Retry a few times, then fail the queue.
-                self._start_failures += 1
-                if (
-                    self._start_failures >= START_FAILURES_BEFORE_GIVING_UP
-                    and not self._fleet.any_running()
-                ):
-                    self._fail_queued(error, now)
-                    self._start_failures = 0
-            else:
-                self._start_failures = 0
+            if gone is not None and gone.give_up:  # the containers seem unable to live at all
+                self._fail_queued(error, now)
             self._record(now, "replace", f"container {container.id} failed: {error}", -1)
             self._dispatch(now)
             self._rebalance(now)
             self._stopped_event.notify_all()
-
-    def _deaths_error(self, inp: Input, error: BaseException) -> ContainerError:
-        return ContainerError(
-            f"{self.name} input {inp.id} failed: {inp.container_deaths} containers died while "
-            f"it ran (the last: {error}); past {CONTAINER_DEATHS_ALLOWED} the input is taken "
-            "for the cause and not run again. Look for what ends the process (os._exit, a "
-            "crash in C code, running out of memory)."
-        )
 
     def started(self, container: Container, work_id: str) -> None:
         pass  # placement already recorded the start (and emitted ``input_started``)
@@ -453,10 +419,7 @@ class Pool:
             self._settle(inp, SUCCEEDED, result.value, now)
         elif kind == OUTCOME_CANCELLED:
             self._settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now)
-        elif self._should_retry(inp):
-            inp.finished_at = now  # this attempt's end
-            self._schedule_retry(inp, now)
-        else:
+        elif not self._retried(inp, now):
             self._settle(inp, FAILED, result.value, now)
 
     def _timeout(self) -> float | None:
@@ -466,38 +429,19 @@ class Pool:
         """``attempt`` ran past the timeout: its callers get ``FunctionTimeoutError`` now (or a
         retry), even if its code is stuck in C and ends much later; its slot stays taken
         (its inputs are "cancelling") until it does."""
-        self._running.wind_down(attempt)
-        attempt.timed_out = True
         self._interrupt(attempt)
         error = FunctionTimeoutError(
             f"{self.name} input {attempt.input_id} ran longer than "
             f"timeout={self.settings.timeout:g}s (attempt {attempt.inputs[0].attempt}); raise "
             "`timeout=` or make the input faster."
         )
-        for inp in attempt.inputs:
-            if inp.settled or inp.running is not attempt:
-                continue
-            self._running.in_flight -= 1
-            if self._should_retry(inp):
-                inp.running = None
-                inp.finished_at = now
-                self._schedule_retry(inp, now)
-            else:
-                self._running.cancelling += 1
-                inp.cancelling = True
+        for inp in self._running.timed_out(attempt):
+            if not self._retried(inp, now):
                 self._settle(inp, TIMED_OUT, error, now)
 
-    def _should_retry(self, inp: Input) -> bool:
-        retries = self.settings.retries
-        return retries is not None and inp.attempt <= retries.max_retries and not self._closed
-
-    def _schedule_retry(self, inp: Input, now: float) -> None:
-        retries = self.settings.retries
-        assert retries is not None
-        due = now + retries.delay(inp.attempt)
-        inp.attempt += 1
-        inp.status = RETRY_WAIT
-        self._deadlines.add_retry(due, inp)
+    def _retried(self, inp: Input, now: float) -> bool:
+        """Schedule another attempt of ``inp`` if its retries allow; False if not."""
+        return not self._closed and self._deadlines.retry_later(inp, self.settings.retries, now)
 
     def _settle(self, inp: Input, status: InputStatus, value: Any, now: float) -> None:
         """Give ``inp`` its final status and its caller the outcome (``value``)."""
@@ -522,12 +466,7 @@ class Pool:
     # --- autoscaling ------------------------------------------------------------------------
 
     def _effective_settings(self) -> Settings:
-        s = self.settings
-        if s.max_containers is None and self._default_max_containers is not None:
-            return dataclasses.replace(
-                s, max_containers=max(self._default_max_containers, s.min_containers)
-            )
-        return s
+        return self._fleet.effective(self.settings)
 
     def _demand(self) -> int:
         running = self._running
@@ -540,11 +479,12 @@ class Pool:
     def _rebalance(self, now: float) -> None:
         if self._closed:
             return
-        decision = decide(self._fleet.loads(), self._demand(), self._effective_settings(), now)
+        decision, started = self._fleet.rebalance(
+            self._demand(), self._effective_settings(), now, self
+        )
         self._deadlines.scale_check = decision.next_check
         if decision.next_check is not None:
             self._deadlines.want_wake(decision.next_check)
-        started = self._fleet.apply(decision, self.settings.max_inputs, self)
         if started:
             self._record(now, "scale_up", decision.reason, started)
         if decision.retire:
@@ -571,47 +511,22 @@ class Pool:
             self._rebalance(now)
             return new
 
-    # --- reading state ----------------------------------------------------------------------
+    # --- reading state: the ledger's ----------------------------------------------------------
 
     def snapshot(self) -> FunctionSnapshot:
-        with self._lock:
-            now = self._now()
-            s = self._effective_settings()
-            containers = self._fleet.snapshots(s, self._running.winding_down_per_container())
-            m = self.metrics
-            counts = (
-                self._queues.queued,
-                self._running.in_flight,
-                m.submitted,
-                m.succeeded,
-                m.failed,
-                m.cancelled,
-            )
-            samples = list(m.queue_waits), list(m.run_times)
-            throughput = m.throughput(now)
-        return function_snapshot(
-            self.name, self.backend_label, now, s, containers, counts, samples, throughput,
-            self._ledger,
-        )  # fmt: skip
+        return self._ledger.snapshot(self._effective_settings())
 
     def inputs(self, limit: int = 200) -> list[InputInfo]:
-        with self._lock:
-            running = [m for m in self._running.inputs() if not m.settled]
-            running += self._deadlines.waiting_retries()
-            chosen = self._ledger.input_list(running, self._queues.live(), limit)
-            return [self._ledger.info(inp) for inp in chosen]
+        return self._ledger.inputs(limit)
+
+    def find_input(self, input_id: str) -> Input | None:
+        return self._ledger.find_input(input_id)
 
     def logs(self, input_id: str) -> list[LogLine]:
-        inp = self.find_input(input_id)
-        if inp is None or inp.log is None:
-            return []
-        with self._lock:
-            return list(inp.log.lines)
+        return self._ledger.logs(input_id)
 
     def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
-        with self._lock:
-            logged = self._ledger.logged()
-        return search_logs(logged, text, limit)
+        return self._ledger.search_logs(text, limit)
 
     # --- shutdown ---------------------------------------------------------------------------
 

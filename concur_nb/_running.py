@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ._errors import ContainerError
 from ._inputs import Attempt, Input
+
+CONTAINER_DEATHS_ALLOWED = 3  # an input that saw more containers die under it fails
 
 
 class RunningAttempts:
@@ -40,6 +43,17 @@ class RunningAttempts:
     def wind_down(self, attempt: Attempt) -> None:
         del self.active[attempt.id]
         self.winding_down[attempt.id] = attempt
+
+    def timed_out(self, attempt: Attempt) -> list[Input]:
+        """``attempt`` ran past its timeout: it winds down. Its inputs that still waited for
+        it, detached from it (each will be retried or settled, and cancelling then)."""
+        self.wind_down(attempt)
+        attempt.timed_out = True
+        waiting = [m for m in attempt.inputs if m.running is attempt and not m.settled]
+        for inp in waiting:
+            self.in_flight -= 1
+            inp.running = None
+        return waiting
 
     def end_cancelling(self, inp: Input) -> None:
         if inp.cancelling:
@@ -92,3 +106,18 @@ class RunningAttempts:
         for attempt in self.winding_down.values():
             counts[attempt.container_id] = counts.get(attempt.container_id, 0) + 1
         return counts
+
+
+def count_death(inp: Input) -> bool:
+    """``inp`` was running in a container that died; True once that is past the bound."""
+    inp.container_deaths += 1
+    return inp.container_deaths > CONTAINER_DEATHS_ALLOWED
+
+
+def deaths_error(function: str, inp: Input, last: BaseException) -> ContainerError:
+    return ContainerError(
+        f"{function} input {inp.id} failed: {inp.container_deaths} containers died while it "
+        f"ran (the last: {last}); past {CONTAINER_DEATHS_ALLOWED} the input is taken for the "
+        "cause and not run again. Look for what ends the process (os._exit, a crash in C "
+        "code, running out of memory)."
+    )

@@ -13,8 +13,9 @@ from concur_nb import CallCancelledError, ContainerError, FunctionTimeoutError, 
 from concur_nb._containers.base import CANCELLED, ERROR, OK, Outcome, Target
 from concur_nb._inputs import new_call_id
 from concur_nb._outcomes import Call
-from concur_nb._pool import CONTAINER_DEATHS_ALLOWED, Pool
+from concur_nb._pool import Pool
 from concur_nb._retries import Retries
+from concur_nb._running import CONTAINER_DEATHS_ALLOWED
 from concur_nb._settings import Settings
 from concur_nb.testing import MockClock
 from tests.fake_backend import FakeBackend, FakeContainer, FakeTimers

@@ -24,7 +24,10 @@ def test_idle_container_retires_after_scaledown_window_and_says_why(clock: MockC
     assert len(echo.snapshot().containers) == 1
     clock.advance(59)
     assert len(echo.snapshot().containers) == 1
+    assert [d.action for d in echo.snapshot().decisions] == ["scale_up"]
     clock.advance(1)
+    # advance() returns once the engine has handled what fell due: the decision is made.
+    assert echo.snapshot().decisions[-1].action == "scale_down"
     wait_until(lambda: not echo.snapshot().containers, what="container retired")
     actions = [(d.action, d.containers_after) for d in echo.snapshot().decisions]
     assert actions == [("scale_up", 1), ("scale_down", 0)]
@@ -96,13 +99,18 @@ def test_failed_input_is_retried_after_backoff_on_the_clock(clock: MockClock) ->
             raise ConnectionError("try again")
         return "ok"
 
+    def waiting_to_retry() -> bool:
+        return [i.status for i in flaky.inputs()] == ["retry_wait"]
+
     call = flaky.spawn()
-    wait_until(lambda: len(attempts) == 1)
+    wait_until(waiting_to_retry, what="the first attempt failed")
     clock.advance(0.99)
-    assert len(attempts) == 1
+    assert waiting_to_retry() and len(attempts) == 1
     clock.advance(0.01)
     wait_until(lambda: len(attempts) == 2, what="first retry after 1s")
+    wait_until(waiting_to_retry, what="the second attempt failed")
     clock.advance(2.99)
+    assert waiting_to_retry()
     assert len(attempts) == 2
     clock.advance(0.01)
     assert call.get(timeout=10) == "ok"
@@ -166,3 +174,19 @@ def test_a_lone_input_still_reaches_a_batched_function_as_a_list(clock: MockCloc
     clock.advance(0.1)
     assert call.get(timeout=10) == 3
     assert batches == [["abc"]]
+
+
+def test_advance_returns_once_the_engine_has_acted_on_what_fell_due(clock: MockClock) -> None:
+    @concur_nb.function(clock=clock)
+    @concur_nb.concurrent(max_inputs=4)
+    @concur_nb.batched(max_batch_size=10, wait_ms=1000)
+    def sizes(xs: list[int]) -> list[int]:
+        return [len(xs)] * len(xs)
+
+    call = sizes.spawn_map(range(3))
+    wait_until(lambda: sizes.snapshot().containers[0].status == "running", what="ready")
+    clock.advance(0.999)
+    assert {i.status for i in sizes.inputs()} == {"queued"}  # a real "not yet"
+    clock.advance(0.001)
+    assert "queued" not in {i.status for i in sizes.inputs()}  # no waiting needed
+    assert call.get(timeout=10) == [3, 3, 3]

@@ -10,13 +10,20 @@ from __future__ import annotations
 import enum
 import itertools
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._containers.base import Work
 
 if TYPE_CHECKING:
-    from ._outcomes import Call
     from ._state import InputLog
+
+
+class Call(Protocol):
+    """What an input needs of its call (``_outcomes.Call``): where its outcome goes."""
+
+    id: str
+
+    def settle(self, index: int, ok: bool, value: Any) -> None: ...
 
 
 class InputStatus(str, enum.Enum):

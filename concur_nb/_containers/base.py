@@ -16,23 +16,35 @@ Threading contract:
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any, NamedTuple, Protocol
 
-# Outcome kinds a container reports for a work.
-OK = "ok"
-ERROR = "error"
-CANCELLED = "cancelled"
+
+class OutcomeKind(str, enum.Enum):
+    """How a work ended, as a container reports it (``str`` values: they cross processes)."""
+
+    OK = "ok"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+OK = OutcomeKind.OK
+ERROR = OutcomeKind.ERROR
+CANCELLED = OutcomeKind.CANCELLED
 
 
 @dataclasses.dataclass(slots=True, eq=False)
 class Work:
     """One unit a slot runs: a single input, or a batch of inputs of a ``batched`` function.
 
-    In-process, a single input is handed over as itself (``Input`` is a ``Work``), which saves
-    an object per input; containers only read these fields.
+    The pool hands over its ``Attempt`` records, which are ``Work``s with more fields; a
+    container reads only these. For a batch, ``id`` is the first input's id.
     """
 
-    id: str  # the input id (the first input's id for a batch)
+    id: str  # the input's id (the first input's for a batch); "<id>#<n>" for attempt n > 1
     call_id: str
     method: str | None  # method name for the class pattern, None for a plain function
     args: tuple[Any, ...]
@@ -46,7 +58,7 @@ class Work:
 class Outcome(NamedTuple):
     """How a work ended (a named tuple: one is made per input, so it must be cheap)."""
 
-    kind: str  # OK | ERROR | CANCELLED
+    kind: str  # an OutcomeKind (or its value, after crossing a process boundary)
     value: Any = None  # the return value (OK) or the exception (ERROR)
 
 

@@ -30,6 +30,7 @@ from ._autoscale import ContainerLoad, Decision, decide
 from ._clock import Clock
 from ._containers.base import CANCELLED, ERROR, OK, Backend, Container, Outcome, Target, Work
 from ._errors import CallCancelledError, FunctionTimeoutError, InvalidError
+from ._outcomes import Call
 from ._settings import Settings
 from ._state import (
     ContainerSnapshot,
@@ -43,7 +44,7 @@ from ._state import (
     Percentiles,
     ScalingDecision,
 )
-from ._work import Call, Input
+from ._work import Input
 
 if TYPE_CHECKING:
     from ._engine import Engine

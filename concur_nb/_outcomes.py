@@ -1,0 +1,162 @@
+"""How a call's outcomes reach its caller.
+
+A call (one ``remote``/``spawn``, or one ``map``) owns its inputs' outcomes in submission
+order. Outcomes are delivered from engine threads; a caller waits on them from a plain thread
+(``wait``, ``wait_for``, ``next_done``) or from its own event loop (``async_waker``). Any number
+of readers may wait on one call at once (two threads reading a ``spawn_map``'s outputs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._work import Input
+
+_PENDING = object()
+
+
+class Call:
+    """The outcomes of one call's inputs, filled in by engine threads, read by the caller."""
+
+    def __init__(self, call_id: str, count: int, streaming: bool) -> None:
+        self.id = call_id
+        self.inputs: list[Input] = []
+        self.values: list[Any] = [_PENDING] * count
+        self.ok: list[bool] = [False] * count
+        self._remaining = count
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        if count == 0:
+            self._done.set()
+        self._stream: queue.SimpleQueue[int] | None = queue.SimpleQueue() if streaming else None
+        # Ordered blocking readers: the index each waits for -> the event that index sets, so
+        # a reader is woken by its own index only, and any number of readers can wait at once.
+        self._awaited: dict[int, threading.Event] = {}
+        # Async waiters: (loop, callback) pairs woken once per burst of outcomes.
+        self._async_wakers: list[_LoopWaker] = []
+        self.origin: Any = None  # what made the call (the API's handle and pool), for from_id
+
+    def settle(self, index: int, ok: bool, value: Any) -> None:
+        """Record input ``index``'s outcome (at most once) and wake whoever waits."""
+        with self._lock:
+            if self.values[index] is not _PENDING:
+                return
+            self.values[index] = value
+            self.ok[index] = ok
+            self._remaining -= 1
+            finished = self._remaining == 0
+            wakers = self._async_wakers
+            reader = self._awaited.pop(index, None) if self._awaited else None
+        if reader is not None:
+            reader.set()
+        if self._stream is not None:
+            self._stream.put(index)
+        if finished:
+            self._done.set()
+        for waker in wakers:
+            waker.wake(index)
+
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    def is_settled(self, index: int) -> bool:
+        return self.values[index] is not _PENDING
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every input has an outcome; False on timeout."""
+        return self._done.wait(timeout)
+
+    def wait_for(self, index: int, timeout: float | None = None) -> bool:
+        """Block until input ``index`` has its outcome; False on timeout (ordered readers)."""
+        with self._lock:
+            if self.values[index] is not _PENDING:
+                return True
+            event = self._awaited.get(index)
+            if event is None:
+                event = self._awaited[index] = threading.Event()
+        event.wait(timeout)
+        return self.values[index] is not _PENDING
+
+    def next_done(self, timeout: float | None = None) -> int:
+        """Block until another input settles and return its index (streaming calls).
+
+        Each index is handed out once: a streaming call has one reader, the ``map`` that made it.
+        """
+        assert self._stream is not None
+        return self._stream.get(timeout=timeout)
+
+    def async_waker(self, ordered: bool = False) -> _LoopWaker:
+        """A waker on the running loop that collects settled indices as they come.
+
+        ``ordered``: the reader takes outputs in order, waiting on one index at a time with
+        ``until_settled`` (and only that index wakes it).
+        """
+        waker = _LoopWaker(asyncio.get_running_loop(), ordered)
+        with self._lock:
+            self._async_wakers = [*self._async_wakers, waker]
+            already = [i for i, v in enumerate(self.values) if v is not _PENDING]
+        for index in already:
+            waker.wake(index)
+        return waker
+
+    def drop_waker(self, waker: _LoopWaker) -> None:
+        with self._lock:
+            self._async_wakers = [w for w in self._async_wakers if w is not waker]
+
+
+class _LoopWaker:
+    """Hands settled indices to one event loop, one thread-safe wake-up per burst.
+
+    An ordered reader is woken only by the index it waits for: any other wake-up would cost a
+    trip through its event loop (and a GIL hand-off with the engine's threads) for nothing.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ordered: bool = False) -> None:
+        self._loop = loop
+        self._ready: deque[int] = deque()
+        self._scheduled = False
+        self._event = asyncio.Event()
+        self._ordered = ordered
+        self._awaited = -1  # the index an ordered reader waits for
+
+    def wake(self, index: int) -> None:
+        if self._ordered:
+            if index != self._awaited:
+                return
+        else:
+            self._ready.append(index)
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                self._loop.call_soon_threadsafe(self._set)
+            except RuntimeError:  # the caller's loop is closed; nobody is waiting
+                pass
+
+    def _set(self) -> None:
+        self._scheduled = False
+        self._event.set()
+
+    async def next_batch(self) -> list[int]:
+        """Wait until at least one index is ready and return all that are."""
+        while not self._ready:
+            self._event.clear()
+            if self._ready:
+                break
+            await self._event.wait()
+        batch = list(self._ready)
+        for _ in batch:
+            self._ready.popleft()
+        return batch
+
+    async def until_settled(self, call: Call, index: int) -> None:
+        """Wait until input ``index`` of ``call`` has its outcome (ordered readers)."""
+        # Set before checking: a settle that lands after the check sees it and wakes us.
+        self._awaited = index
+        while not call.is_settled(index):
+            self._event.clear()
+            await self._event.wait()

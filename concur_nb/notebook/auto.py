@@ -18,7 +18,6 @@ from typing import Any
 
 from ._env import in_kernel, ipython
 
-
 enabled = os.environ.get("CONCUR_NB_AUTO_DASHBOARD", "1").strip().lower() not in (
     "0",
     "false",

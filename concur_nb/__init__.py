@@ -11,7 +11,6 @@ retires: sync functions on threads, async functions as tasks on one event loop::
     pages = list(fetch.map(urls))
 """
 
-
 from . import _handles, _hooks, _joblib_hook
 from ._calls import FunctionCall as FunctionCall
 from ._calls import gather as gather

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast, overload
 
 from ._clock import Clock
 from ._containers.choice import check_backend
@@ -20,6 +20,20 @@ from ._markers import (
     no_bare_use,
 )
 from ._settings import Settings
+
+
+class Decorator(Protocol):
+    """What ``concurrent(...)`` and ``function(...)`` return: a class becomes a ``Cls``, a
+    function (or a callable object) a ``Function``; a handle stays what it is."""
+
+    @overload
+    def __call__(self, obj: Function, /) -> Function: ...
+    @overload
+    def __call__(self, obj: Cls, /) -> Cls: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, obj: type, /) -> Cls: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, obj: Callable[..., Any], /) -> Function: ...
 
 
 def _register(obj: Any, settings: dict[str, Any], decorator: str) -> Function | Cls:
@@ -51,7 +65,7 @@ def _register(obj: Any, settings: dict[str, Any], decorator: str) -> Function | 
 
 def concurrent(
     _obj: Any = None, /, *, max_inputs: Any = None, target_inputs: Any = None
-) -> Callable[[Any], Any]:
+) -> Decorator:
     """Let each container run up to ``max_inputs`` inputs at once.
 
     ``target_inputs`` (default: ``max_inputs``) is what the autoscaler aims for per container;
@@ -77,7 +91,7 @@ def concurrent(
             obj, {"max_inputs": max_inputs, "target_inputs": target_inputs}, "concurrent"
         )
 
-    return decorate
+    return cast(Decorator, decorate)
 
 
 def function(
@@ -93,7 +107,7 @@ def function(
     backend: Any = None,
     name: str | None = None,
     clock: Clock | None = None,
-) -> Callable[[Any], Any]:
+) -> Decorator:
     """Autoscaler and run settings for a function or class (optional: defaults apply).
 
     ``backend``: None (threads for sync, asyncio for async), ``"process"``, or
@@ -115,7 +129,7 @@ def function(
     def decorate(obj: Any) -> Any:
         return _register(obj, {**settings, **extra}, "function")
 
-    return decorate
+    return cast(Decorator, decorate)
 
 
 def batched(

@@ -98,9 +98,7 @@ class TwinMethod(Generic[P, R, A]):
         return made
 
     @overload
-    def __get__(
-        self, obj: None, owner: type | None = None
-    ) -> Callable[Concatenate[Any, P], R]: ...
+    def __get__(self, obj: None, owner: type | None = None) -> Callable[Concatenate[Any, P], R]: ...
 
     @overload
     def __get__(self, obj: object, owner: type | None = None) -> Twin[P, R, A]: ...

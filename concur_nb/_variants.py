@@ -41,6 +41,8 @@ def batching_option(max_batch_size: Any, wait_ms: Any) -> dict[str, Any]:
 def variant_name(root: str, options: dict[str, Any]) -> str:
     shown = []
     for key, value in options.items():
+        if value is None:  # a default restored (target_inputs=None): nothing to show
+            continue
         if key == "batching":
             shown += [f"max_batch_size={value[0]}", f"wait_ms={value[1]:g}"]
         else:

@@ -14,6 +14,7 @@ retires: sync functions on threads, async functions as tasks on one event loop::
 from . import _handles, _hooks, _joblib_hook
 from ._calls import FunctionCall as FunctionCall
 from ._calls import gather as gather
+from ._classes import Cls as Cls
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
@@ -30,7 +31,6 @@ from ._errors import FunctionTimeoutError as FunctionTimeoutError
 from ._errors import InputCancellation as InputCancellation
 from ._errors import InvalidError as InvalidError
 from ._errors import RemoteError as RemoteError
-from ._handles import Cls as Cls
 from ._handles import Function as Function
 from ._markers import enter as enter
 from ._markers import exit as exit

@@ -7,10 +7,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol, cast, overload
 
+from ._classes import Cls
 from ._clock import Clock
 from ._containers.choice import check_backend
 from ._errors import InvalidError
-from ._handles import Cls, Function
+from ._handles import Function
 from ._markers import (
     BATCH,
     ROLE,

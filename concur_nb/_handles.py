@@ -1,5 +1,5 @@
-"""User handles: what a decorator returns (``Function``, ``Cls`` and its instances), and the
-registry of them that ``concur_nb.functions()`` reads.
+"""User handles: what every handle has, ``Function``, and the registry of handles that
+``concur_nb.functions()`` reads (``Cls`` and its instances are in ``_classes.py``).
 
 A handle owns its settings and, from its first use, one pool of containers. A method of a class
 is a ``Function`` whose pool is its class's: everything about containers goes to the class.
@@ -12,7 +12,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from ._clock import Clock, MonotonicClock
 from ._containers.base import Target
@@ -20,14 +20,17 @@ from ._containers.choice import resolve_backend
 from ._control import Autoscaler, FunctionCurrentStats, current_stats
 from ._engine import engine
 from ._errors import InvalidError
-from ._markers import BATCH, ROLE, check_batchable
+from ._markers import check_batchable
 from ._outcomes import Call
 from ._scheduler import BatchSpec, Pool
 from ._settings import Settings
 from ._state import Event, FunctionSnapshot, InputInfo, LogLine
-from ._variants import Variants, batching_option, variant_name, warn_cloud_only
-from ._verbs import ALL, ONE, SPAWN, STREAM, Inputs, verb
+from ._variants import CLOUD_ONLY, Variants, batching_option, variant_name, warn_cloud_only
+from ._verbs import ALL, ONE, SPAWN, STREAM, Inputs, starred, verb, zipped
 from ._work import new_call_id
+
+if TYPE_CHECKING:
+    from ._classes import Cls
 
 _UNSET: Any = object()
 H = TypeVar("H", bound="_Handle")
@@ -211,18 +214,10 @@ class _Handle:
         scaledown_window: int | None = None,
     ) -> None:
         """Deprecated: use ``f.autoscaler.update(...)`` (the same parameters)."""
-        warnings.warn(
-            f"{self.name}.update_autoscaler(...) is deprecated; use "
-            f"{self.name}.autoscaler.update(...).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        self.autoscaler.update(
-            min_containers=min_containers,
-            max_containers=max_containers,
-            buffer_containers=buffer_containers,
-            scaledown_window=scaledown_window,
-        )
+        changes = {k: v for k, v in locals().items() if k != "self"}
+        message = f"{self.name}.update_autoscaler(...) is deprecated; use .autoscaler.update(...)."
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        self.autoscaler.update(**changes)
 
     def get_current_stats(self) -> FunctionCurrentStats:
         """Backlog, containers, running inputs and free slots, now."""
@@ -251,19 +246,10 @@ class _Handle:
         routing_region: Any = None,
     ) -> H:
         """A variant with other run settings, in its own containers (cloud-only ones ignored)."""
-        cloud_only = {"cpu": cpu, "memory": memory, "gpu": gpu, "env": env, "secrets": secrets}
-        cloud_only.update(
-            volumes=volumes, region=region, cloud=cloud, routing_region=routing_region
-        )
+        options = {k: v for k, v in locals().items() if k != "self"}
+        cloud_only = {k: options.pop(k) for k in CLOUD_ONLY}
         warn_cloud_only(f"{self.name}.with_options", cloud_only)
-        asked = {
-            "retries": retries,
-            "max_containers": max_containers,
-            "buffer_containers": buffer_containers,
-            "scaledown_window": scaledown_window,
-            "timeout": timeout,
-        }
-        return self._variant({k: v for k, v in asked.items() if v is not None})
+        return self._variant({k: v for k, v in options.items() if v is not None})
 
     def with_concurrency(self: H, *, max_inputs: int, target_inputs: int | None = None) -> H:
         """A variant whose containers run up to ``max_inputs`` inputs at once, in its own
@@ -304,20 +290,6 @@ def _runs_as_coroutine(fn: Callable[..., Any]) -> bool:
     if inspect.isroutine(fn) or inspect.isclass(fn):
         return False
     return inspect.iscoroutinefunction(type(fn).__call__)
-
-
-def _zip(iterables: tuple[Iterable[Any], ...]) -> list[tuple[Any, ...]]:
-    if not iterables:
-        raise InvalidError("map() needs at least one iterable of inputs, e.g. f.map(range(10)).")
-    return list(zip(*iterables))
-
-
-def _star(iterable: Iterable[Any]) -> list[tuple[Any, ...]]:
-    items = list(iterable)
-    for args in items:
-        if not isinstance(args, tuple):
-            raise InvalidError(f"starmap() takes an iterable of tuples; got an item {args!r}.")
-    return items
 
 
 class Function(_Handle):
@@ -435,7 +407,7 @@ class Function(_Handle):
         (``wrap_returned_exceptions`` is Modal's; exceptions come back as they were raised.)
         """
         return Inputs(
-            _zip(iterables),
+            zipped(iterables),
             kwargs,
             order_outputs=order_outputs,
             return_exceptions=return_exceptions,
@@ -453,7 +425,7 @@ class Function(_Handle):
     ) -> Inputs:
         """Like ``map``, with each item a tuple of arguments: ``f.starmap([(1, 2), (3, 4)])``."""
         return Inputs(
-            _star(input_iterator),
+            starred(input_iterator),
             kwargs,
             order_outputs=order_outputs,
             return_exceptions=return_exceptions,
@@ -468,110 +440,11 @@ class Function(_Handle):
     ) -> Inputs:
         """Run one input per item and wait for all; outputs are dropped, the first error raised
         (unless ``ignore_exceptions=True``)."""
-        return Inputs(_zip(iterables), kwargs, ignore_exceptions=ignore_exceptions)
+        return Inputs(zipped(iterables), kwargs, ignore_exceptions=ignore_exceptions)
 
     @verb(SPAWN)
     def spawn_map(self, *iterables: Iterable[Any], kwargs: dict[str, Any] | None = None) -> Inputs:
         """Start one input per item and return at once; ``.get()`` collects the outputs."""
-        return Inputs(_zip(iterables), kwargs)
+        return Inputs(zipped(iterables), kwargs)
 
     experimental_spawn_map = spawn_map.alias()  # Modal 1.6's name for the same
-
-
-# --- classes ----------------------------------------------------------------------------------
-
-
-class _Instance:
-    """What calling a ``Cls`` returns: its methods as ``Function`` handles."""
-
-    def __init__(self, cls: Cls) -> None:
-        self._cls = cls
-
-    def __getattr__(self, name: str) -> Function:
-        handle = self._cls._methods.get(name)
-        if handle is None:
-            raise AttributeError(
-                f"{self._cls.name} has no method {name!r} to call remotely; methods: "
-                f"{sorted(self._cls._methods)} (mark them with @concur_nb.method())."
-            )
-        return handle
-
-
-class Cls(_Handle):
-    """A registered class: all its methods share the same containers and run concurrently.
-
-    Each container creates one instance, runs its ``@enter`` hooks before the first input and
-    its ``@exit`` hooks when it retires. Call methods as ``MyCls().method.remote(x)``.
-    """
-
-    def __init__(
-        self,
-        user_cls: type,
-        *,
-        name: str | None = None,
-        batching: tuple[int, float] | None = None,
-    ) -> None:
-        super().__init__(name or user_cls.__name__)
-        self._user_cls = user_cls
-        self.__doc__ = user_cls.__doc__
-        members = {n: v for n, v in vars(user_cls).items() if callable(v)}
-        marked = {n for n, v in members.items() if getattr(v, ROLE, None) == "method"}
-        hooks = {n for n, v in members.items() if getattr(v, ROLE, None) in ("enter", "exit")}
-        names = marked or {n for n in members if not n.startswith("_") and n not in hooks}
-        if not names:
-            raise InvalidError(
-                f"class {self.name} has no method to call; mark one with @concur_nb.method()."
-            )
-        self._enter = tuple(n for n, v in members.items() if getattr(v, ROLE, None) == "enter")
-        self._exit = tuple(n for n, v in members.items() if getattr(v, ROLE, None) == "exit")
-        self._methods: dict[str, Function] = {}
-        for n in sorted(names):
-            spec = getattr(members[n], BATCH, None)
-            if spec is not None and batching is not None:
-                spec = batching  # a with_batching variant: every batched method, the new spec
-            self._methods[n] = Function(members[n], owner=self, method=n, batching=spec)
-        self._instance = _Instance(self)
-        self._local: Any = None
-        self._local_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        s = self.settings
-        return (
-            f"<concur_nb.Cls {self.name} methods={sorted(self._methods)} max_inputs={s.max_inputs}>"
-        )
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:
-            raise InvalidError(
-                f"{self.name}(...) takes no arguments here: one instance per container is made "
-                "with no arguments; pass values to the methods, or read them in an @enter hook."
-            )
-        return self._instance
-
-    def _make_target(self) -> tuple[Target, dict[str | None, BatchSpec]]:
-        async_methods = frozenset(n for n, f in self._methods.items() if f._is_async)
-        target = Target(self.name, self._user_cls, True, self._enter, self._exit, async_methods)
-        batching: dict[str | None, BatchSpec] = {
-            n: BatchSpec(*f._batching) for n, f in self._methods.items() if f._batching
-        }
-        return target, batching
-
-    def _make_variant(self, options: dict[str, Any], settings: Settings) -> Cls:
-        batching = options.get("batching")
-        if batching is not None and not any(f._batching for f in self._methods.values()):
-            raise InvalidError(
-                f"{self.name}.with_batching(...) changes the batching of @batched methods, and "
-                f"{self.name} has none; mark a method with @concur_nb.batched(...)."
-            )
-        made = Cls(self._user_cls, name=variant_name(self.name, options), batching=batching)
-        made._adopt(self, options, settings)
-        return made
-
-    def _local_instance(self) -> Any:
-        with self._local_lock:
-            if self._local is None:
-                instance = self._user_cls()
-                for name in self._enter:
-                    getattr(instance, name)()
-                self._local = instance
-            return self._local

@@ -19,7 +19,17 @@ from ._settings import Settings
 H = TypeVar("H")
 
 # Parameters of Modal's ``with_options`` that only mean something in Modal's cloud.
-CLOUD_ONLY = ("cpu", "memory", "gpu", "env", "secrets", "volumes", "region", "cloud")
+CLOUD_ONLY = (
+    "cpu",
+    "memory",
+    "gpu",
+    "env",
+    "secrets",
+    "volumes",
+    "region",
+    "cloud",
+    "routing_region",
+)
 
 
 def warn_cloud_only(where: str, options: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ says which inputs to submit (an ``Inputs``). How the outputs come back is one of
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from ._calls import (
@@ -30,6 +30,7 @@ from ._calls import (
     require_running_loop,
     wait,
 )
+from ._errors import InvalidError
 from ._twins import TwinMethod
 
 P = ParamSpec("P")
@@ -66,6 +67,20 @@ class Inputs:
         self.return_exceptions = return_exceptions
         self.ignore_exceptions = ignore_exceptions
         self.single = single
+
+
+def zipped(iterables: tuple[Iterable[Any], ...]) -> list[tuple[Any, ...]]:
+    if not iterables:
+        raise InvalidError("map() needs at least one iterable of inputs, e.g. f.map(range(10)).")
+    return list(zip(*iterables))
+
+
+def starred(iterable: Iterable[Any]) -> list[tuple[Any, ...]]:
+    items = list(iterable)
+    for args in items:
+        if not isinstance(args, tuple):
+            raise InvalidError(f"starmap() takes an iterable of tuples; got an item {args!r}.")
+    return items
 
 
 class Delivery(Generic[R, A]):

@@ -28,13 +28,13 @@ from typing import Any
 from . import _decorators
 from ._calls import FunctionCall as FunctionCall
 from ._calls import gather as gather
+from ._classes import Cls as Cls
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
 from ._decorators import batched as batched
 from ._decorators import concurrent as concurrent
 from ._errors import FunctionTimeoutError, InputCancellation, InvalidError
 from ._errors import RemoteError as RemoteError
-from ._handles import Cls as Cls
 from ._handles import Function as Function
 from ._markers import enter as enter
 from ._markers import exit as exit

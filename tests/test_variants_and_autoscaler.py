@@ -126,7 +126,7 @@ def test_the_autoscaler_changes_what_is_given_and_leaves_the_rest() -> None:
         min_containers=2, max_containers=3, buffer_containers=1, scaledown_window=60.0
     )
     wait_until(lambda: len(f.snapshot().containers) == 2, what="min_containers started")
-    with pytest.warns(DeprecationWarning, match="autoscaler.update"):
+    with pytest.warns(DeprecationWarning, match=r"autoscaler\.update"):
         f.update_autoscaler(max_containers=2)
     assert f.settings.max_containers == 2 and f.settings.min_containers == 2
 

@@ -255,8 +255,9 @@ class FunctionCall:
     """A handle on work started with ``spawn`` or ``spawn_map``.
 
     ``get()`` waits for the output(s), ``iter()`` reads them in order as they come, ``cancel()``
-    stops the work. Any number of threads or tasks may read one call at once. Reading never
-    cancels: a ``get(timeout=...)`` that runs out leaves the work running.
+    stops the work. Any number of threads or tasks may read one call at once. A reader that
+    gives up (``get(timeout=...)`` running out, an ``iter()`` left early) leaves the work
+    running; Ctrl-C during a blocking ``get()`` cancels it.
     """
 
     def __init__(self, handle: Any, pool: Pool, call: Call, *, single: bool) -> None:

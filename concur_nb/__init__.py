@@ -11,26 +11,27 @@ retires: sync functions on threads, async functions as tasks on one event loop::
     pages = list(fetch.map(urls))
 """
 
-from . import _joblib_hook
+from . import _handles, _hooks, _joblib_hook
 from . import _shutdown as _shutdown  # registers the shutdown at interpreter exit
-from ._api import Cls as Cls
-from ._api import Function as Function
-from ._api import FunctionCall as FunctionCall
-from ._api import batched as batched
-from ._api import concurrent as concurrent
-from ._api import function as function
-from ._api import gather as gather
-from ._api import registered as _registered
+from ._calls import FunctionCall as FunctionCall
+from ._calls import gather as gather
+from ._classes import Cls as Cls
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
 from ._context import input_cancelled as input_cancelled
+from ._control import FunctionCurrentStats as FunctionCurrentStats
+from ._decorators import batched as batched
+from ._decorators import concurrent as concurrent
+from ._decorators import function as function
 from ._errors import CallCancelledError as CallCancelledError
+from ._errors import CallTimeoutError as CallTimeoutError
 from ._errors import ContainerError as ContainerError
 from ._errors import FunctionTimeoutError as FunctionTimeoutError
 from ._errors import InputCancellation as InputCancellation
 from ._errors import InvalidError as InvalidError
 from ._errors import RemoteError as RemoteError
+from ._handles import Function as Function
 from ._markers import enter as enter
 from ._markers import exit as exit
 from ._markers import method as method
@@ -46,6 +47,17 @@ from ._state import ScalingDecision as ScalingDecision
 __version__ = "0.1.0"
 
 _joblib_hook.install()  # the "concur_nb" joblib backend, registered when joblib is imported
+
+
+def _show_a_view_of_the_long_wait(handle: object, call: object) -> None:
+    """The default ``_hooks.long_wait``: a blocking call in a kernel waits long, so show its
+    live view in the cell. The notebook front-end is imported here, only when this fires."""
+    from .notebook import auto
+
+    auto.maybe_show(handle, call)
+
+
+_hooks.long_wait = _show_a_view_of_the_long_wait
 
 
 # The notebook front-end is loaded only when asked for: the engine imports no UI library.
@@ -78,7 +90,7 @@ def load_ipython_extension(ip: object) -> None:
 
 def functions() -> list[Function | Cls]:
     """Every registered function and class still referenced (newest last)."""
-    return list(_registered())
+    return [h for h in _handles.handles() if isinstance(h, (Function, Cls))]
 
 
 def shutdown() -> None:

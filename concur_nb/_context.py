@@ -16,6 +16,8 @@ import sys
 import threading
 from typing import Any, Protocol, TextIO, cast
 
+from . import _hooks
+
 
 class LogHost(Protocol):
     def log(self, work_id: str, stream: str, text: str) -> None: ...
@@ -73,7 +75,7 @@ def _sink(work: RunningWork, stream: str, text: str) -> bool:
 def _should_echo() -> bool:
     if echo_output is not None:
         return echo_output
-    return "ipykernel" not in sys.modules
+    return not _hooks.in_kernel()
 
 
 class _StreamRouter:

@@ -1,8 +1,9 @@
-"""The outcomes of one call's inputs, and how they reach the caller.
+"""How a call's outcomes reach its caller.
 
 A call (one ``remote``/``spawn``, or one ``map``) owns its inputs' outcomes in submission
 order. Outcomes are delivered from engine threads; a caller waits on them from a plain thread
-(``wait``/``next_done``) or from its own event loop (``async_waker``).
+(``wait``, ``wait_for``, ``next_done``) or from its own event loop (``async_waker``). Any number
+of readers may wait on one call at once (two threads reading a ``spawn_map``'s outputs).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._inputs import Input
-
 
 _PENDING = object()
 
@@ -34,11 +34,12 @@ class Call:
         if count == 0:
             self._done.set()
         self._stream: queue.SimpleQueue[int] | None = queue.SimpleQueue() if streaming else None
-        # An ordered blocking reader waits for one index at a time, woken by that one only.
-        self._awaited = -1
-        self._awaited_done = threading.Event()
+        # Ordered blocking readers: the index each waits for -> the event that index sets, so
+        # a reader is woken by its own index only, and any number of readers can wait at once.
+        self._awaited: dict[int, threading.Event] = {}
         # Async waiters: (loop, callback) pairs woken once per burst of outcomes.
         self._async_wakers: list[_LoopWaker] = []
+        self.origin: Any = None  # what made the call (the API's handle and pool), for from_id
 
     def settle(self, index: int, ok: bool, value: Any) -> None:
         """Record input ``index``'s outcome (at most once) and wake whoever waits."""
@@ -50,8 +51,9 @@ class Call:
             self._remaining -= 1
             finished = self._remaining == 0
             wakers = self._async_wakers
-            if index == self._awaited:
-                self._awaited_done.set()
+            reader = self._awaited.pop(index, None) if self._awaited else None
+        if reader is not None:
+            reader.set()
         if self._stream is not None:
             self._stream.put(index)
         if finished:
@@ -74,13 +76,17 @@ class Call:
         with self._lock:
             if self.values[index] is not _PENDING:
                 return True
-            self._awaited = index
-            self._awaited_done.clear()
-        self._awaited_done.wait(timeout)
+            event = self._awaited.get(index)
+            if event is None:
+                event = self._awaited[index] = threading.Event()
+        event.wait(timeout)
         return self.values[index] is not _PENDING
 
     def next_done(self, timeout: float | None = None) -> int:
-        """Block until another input settles and return its index (streaming calls)."""
+        """Block until another input settles and return its index (streaming calls).
+
+        Each index is handed out once: a streaming call has one reader, the ``map`` that made it.
+        """
         assert self._stream is not None
         return self._stream.get(timeout=timeout)
 

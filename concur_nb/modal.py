@@ -25,17 +25,17 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import _api
-from ._api import Cls as Cls
-from ._api import Function as Function
-from ._api import FunctionCall as FunctionCall
-from ._api import batched as batched
-from ._api import concurrent as concurrent
-from ._api import gather as gather
+from . import _decorators
+from ._calls import FunctionCall as FunctionCall
+from ._calls import gather as gather
+from ._classes import Cls as Cls
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
+from ._decorators import batched as batched
+from ._decorators import concurrent as concurrent
 from ._errors import FunctionTimeoutError, InputCancellation, InvalidError
 from ._errors import RemoteError as RemoteError
+from ._handles import Function as Function
 from ._markers import enter as enter
 from ._markers import exit as exit
 from ._markers import method as method
@@ -121,9 +121,9 @@ class App:
         legacy_max_inputs = options.pop("_max_inputs", None)
 
         def decorate(obj: Any) -> Any:
-            handle = _api.function(**options)(obj)
+            handle = _decorators.function(**options)(obj)
             if legacy_max_inputs is not None:
-                handle = _api.concurrent(max_inputs=legacy_max_inputs)(handle)
+                handle = _decorators.concurrent(max_inputs=legacy_max_inputs)(handle)
             self.registered_functions[handle.name] = handle
             return handle
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from concur_nb._api import registered
+from concur_nb._handles import handles
 from concur_nb.testing import MockClock
 
 IN_CI = os.environ.get("CI") == "true"
@@ -34,9 +34,9 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str
 
 @pytest.fixture(autouse=True)
 def _shut_down_new_functions() -> Iterator[None]:
-    before = {id(h) for h in registered()}
+    before = {id(h) for h in handles()}
     yield
-    for handle in registered():
+    for handle in handles():
         if id(handle) not in before:
             handle.shutdown()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 
 import pytest
 from nbclient import NotebookClient
@@ -46,3 +47,41 @@ def test_a_long_blocking_call_shows_a_dashboard_and_a_short_one_does_not() -> No
     assert widgets(short_call) == []
     assert widgets(turned_off) == []
     assert turned_off.outputs[-1].data["text/plain"] == "[0, 1, 2, 3]"
+
+
+def test_ctrl_c_lands_at_once_while_the_dashboard_is_up() -> None:
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(
+        kernel_cmd=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    )
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        kc.execute_interactive(textwrap.dedent(CELLS[0]).strip(), timeout=60)
+        cell = (
+            "try:\n"
+            "    list(slow.map(range(40)))\n"  # 12 s: long enough to be interrupted
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', time.monotonic(), slow.snapshot().queued)\n"
+        )
+        msg_id = kc.execute(cell)
+        interrupted_at = None
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "display_data" and WIDGET in msg["content"]["data"]:
+                interrupted_at = time.monotonic()  # the dashboard is up: press Ctrl-C
+                km.interrupt_kernel()
+            elif msg["msg_type"] == "stream" and "interrupted" in msg["content"]["text"]:
+                _, caught_at, queued = msg["content"]["text"].split()
+                break
+        assert interrupted_at is not None
+        assert float(caught_at) - interrupted_at < 0.5
+        assert queued == "0"  # and the call's inputs were cancelled
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -9,12 +9,14 @@ import concur_nb
 
 PUBLIC = {
     "CallCancelledError",
+    "CallTimeoutError",
     "Cls",
     "ContainerError",
     "ContainerSnapshot",
     "Event",
     "Function",
     "FunctionCall",
+    "FunctionCurrentStats",
     "FunctionSnapshot",
     "FunctionTimeoutError",
     "InputCancellation",

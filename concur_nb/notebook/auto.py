@@ -1,8 +1,9 @@
 """The dashboard that appears by itself when a blocking call runs long in a notebook.
 
-The engine calls ``maybe_show(fn)`` (importing this module only when ``ipykernel`` is loaded)
-once a blocking call has waited ``AFTER`` seconds. It shows a live dashboard in the running cell
-when that can help, and does nothing (quickly) otherwise:
+The core never imports this module: ``concur_nb/__init__.py`` installs a ``_hooks.long_wait``
+that imports it and calls ``maybe_show(fn, call)`` once a blocking call in a kernel has waited
+``_hooks.AUTO_VIEW_AFTER`` seconds. It shows a live dashboard in the running cell when that can
+help, and does nothing (quickly) otherwise:
 
 - not in a Jupyter kernel (a script, terminal IPython), or not on the kernel's main thread;
 - turned off: ``concur_nb.notebook.auto.enabled = False`` or ``CONCUR_NB_AUTO_DASHBOARD=0``;
@@ -17,7 +18,6 @@ from typing import Any
 
 from ._env import in_kernel, ipython
 
-AFTER = 1.0  # seconds a blocking call waits before its dashboard appears
 enabled = os.environ.get("CONCUR_NB_AUTO_DASHBOARD", "1").strip().lower() not in (
     "0",
     "false",

@@ -321,7 +321,7 @@ class App:
         _registry.register(chosen, self)
         return self
 
-    def include(self, other_app: App, *, inherit_tags: bool = True) -> App:
+    def include(self, other_app: App, inherit_tags: bool = True) -> App:
         """Add another app's functions, classes and entry points to this one (as on Modal)."""
         if not isinstance(other_app, App):
             raise InvalidError(f"include() takes a modal.App, got {other_app!r}.")

@@ -128,10 +128,15 @@ def streaming(gen_fn: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> int:
         channel = _producer_channel(pid, name)
         count = 0
-        with contextlib.closing(gen_fn(*args, **kwargs)) as gen:
-            for value in gen:
+        values = gen_fn(*args, **kwargs)
+        try:
+            for value in values:
                 channel.push(value)
                 count += 1
+        finally:
+            close = getattr(values, "close", None)  # a generator: run its cleanup now
+            if close is not None:
+                close()
         return count
 
     return run

@@ -17,7 +17,7 @@ import concur_nb
 
 from .._errors import InvalidError
 from .._markers import BATCH, ROLE
-from . import _generators, _registry
+from . import _generators, _registry, _variants
 from ._params import bind
 from ._twin import Twin
 
@@ -78,6 +78,30 @@ class Function(concur_nb.Function):
 
     def _remote_gen_aio(self, *args: Any, **kwargs: Any) -> Any:
         return _generators.iterate_async(self._generator_spawn("remote_gen.aio"), args, kwargs)
+
+    # Modal's rules on the native variant and autoscaler methods (see _variants).
+    @property
+    def with_options(self) -> Callable[..., Function]:
+        return _variants.with_options(self, Function, self._adopt_variant)
+
+    @property
+    def with_concurrency(self) -> Callable[..., Function]:
+        return _variants.with_concurrency(self, Function, self._adopt_variant)
+
+    @property
+    def with_batching(self) -> Callable[..., Function]:
+        return _variants.with_batching(self, Function, self._adopt_variant)
+
+    @property
+    def autoscaler(self) -> Any:
+        return _variants.autoscaler(self, Function)
+
+    @property
+    def update_autoscaler(self) -> Callable[..., Any]:
+        return _variants.update_autoscaler(self, Function)
+
+    def _adopt_variant(self, variant: concur_nb.Function) -> Function:
+        return adopt_function(variant, generator=self._modal_generator)
 
     def get_web_url(self) -> str | None:
         """The local URL of a web endpoint; None for other functions (as on Modal)."""
@@ -167,6 +191,22 @@ class Cls(concur_nb.Cls):
         if not isinstance(found, Cls):
             raise AssertionError("the registry holds only adopted handles")
         return found
+
+    @property
+    def with_options(self) -> Callable[..., Cls]:
+        return _variants.with_options(self, Cls, self._adopt_variant)
+
+    @property
+    def with_concurrency(self) -> Callable[..., Cls]:
+        return _variants.with_concurrency(self, Cls, self._adopt_variant)
+
+    @property
+    def with_batching(self) -> Callable[..., Cls]:
+        return _variants.with_batching(self, Cls, self._adopt_variant)
+
+    def _adopt_variant(self, variant: concur_nb.Cls) -> Cls:
+        # A variant of a parametrized class takes no parameters (not supported yet).
+        return adopt_cls(variant, base=None, build=None, generators=self._modal_generators)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._modal_params:

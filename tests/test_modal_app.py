@@ -179,3 +179,20 @@ def test_local_entrypoint_and_run() -> None:
     with runner.run() as running:
         assert running is runner and main() == 2
     assert runner.registered_entrypoints == {"main": main}
+
+
+def test_enter_snap_is_ignored_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match="snap") as seen:
+
+        @app.cls()
+        class Snapped:
+            @modal.enter(snap=True)
+            def load(self) -> None:
+                self.ready = True
+
+            @modal.method()
+            def ready_now(self) -> bool:
+                return self.ready
+
+    assert seen[0].filename == __file__
+    assert Snapped().ready_now.remote() is True

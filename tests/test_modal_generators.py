@@ -149,3 +149,33 @@ def test_other_backends_are_refused_clearly() -> None:
     with pytest.raises(modal.exception.InvalidError, match="in-process backends"):
         list(in_a_process.remote_gen())
     in_a_process.shutdown()
+
+
+def test_an_async_consumer_stopping_early_cancels_an_async_input() -> None:
+    cancelled = []
+
+    @app.function()
+    async def ticks():
+        try:
+            i = 0
+            while True:
+                await asyncio.sleep(0.001)
+                yield i
+                i += 1
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def take_three() -> list[int]:
+        stream = ticks.remote_gen.aio()
+        values = [await stream.__anext__() for _ in range(3)]
+        await stream.aclose()
+        return values
+
+    assert asyncio.run(take_three()) == [0, 1, 2]
+    for _ in range(100):
+        if ticks.inputs()[0].status != "running":
+            break
+        threading.Event().wait(0.01)
+    assert ticks.inputs()[0].status == "cancelled"
+    assert cancelled == [True]

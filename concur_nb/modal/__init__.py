@@ -27,12 +27,12 @@ from .. import gather as gather
 from .._context import current_function_call_id as current_function_call_id
 from .._context import current_input_id as current_input_id
 from .._errors import Error as Error
-from .._markers import enter as enter
 from .._markers import exit as exit
 from . import exception as exception
 from ._app import App as App
 from ._decorators import batched as batched
 from ._decorators import concurrent as concurrent
+from ._decorators import enter as enter
 from ._decorators import method as method
 from ._dict import Dict as Dict
 from ._functions import Cls as Cls

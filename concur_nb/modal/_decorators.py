@@ -16,6 +16,7 @@ import concur_nb
 
 from .._errors import InvalidError
 from .._markers import BATCH, ROLE, batch_spec, check_batchable, is_method_definition
+from .._markers import enter as _native_enter
 from .._markers import method as _native_method
 from . import _options
 from ._functions import GENERATOR_FLAG, PENDING
@@ -99,3 +100,16 @@ def method(
         return fn
 
     return decorate
+
+
+def enter(
+    _warn_parentheses_missing: Any = None, /, *, snap: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a method that runs once per container before its first input (load a model...).
+
+    ``snap=True`` (Modal's memory snapshots) is accepted and ignored, with one warning.
+    """
+    _no_positional("enter", _warn_parentheses_missing)
+    if snap:
+        _options.warn_ignored("modal.enter", ["snap"])
+    return _native_enter()

@@ -179,3 +179,17 @@ def test_an_async_consumer_stopping_early_cancels_an_async_input() -> None:
         threading.Event().wait(0.01)
     assert ticks.inputs()[0].status == "cancelled"
     assert cancelled == [True]
+
+
+def test_concurrent_consumers_each_get_their_own_stream() -> None:
+    results: dict[int, list[int]] = {}
+
+    def consume(n: int) -> None:
+        results[n] = list(count.remote_gen(n))
+
+    threads = [threading.Thread(target=consume, args=(n,)) for n in range(10, 18)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == {n: list(range(n)) for n in range(10, 18)}

@@ -281,6 +281,9 @@ def adopt_cls(
     handle._modal_build = build
     handle._modal_variants = {}
     handle._modal_lock = threading.Lock()
+    instance = concur_nb.Cls.__call__(handle)
+    for name in generators:  # now, once: _Obj may be used from many threads at a time
+        adopt_function(getattr(instance, name), generator=True)
     return handle
 
 

@@ -13,6 +13,9 @@
 # generator functions, variants (`with_options`, `with_concurrency`), `Dict`, `Queue`,
 # `Function.from_name`, `current_input_id`, `is_local`, `Retries` (with Modal's bounds), every
 # class of `modal.exception`, and the calls `.remote`, `.map`, `.spawn`, `.remote_gen`, `.aio`.
+#
+# `modal.is_local()` is False inside an input and True everywhere else: on Modal, code in a
+# container is "remote", and here an input plays the container's part.
 
 # %%
 import asyncio

@@ -125,7 +125,7 @@ def run(path_and_entry: str, argv: Sequence[str]) -> int:
     with apps[0].run():
         if not is_entrypoint:
             assert isinstance(fn, Function)
-            print(fn.remote(**args))
+            fn.remote(**args)  # as `modal run`: its output is what it prints
             return 0
         result = fn(**args)
         if inspect.isawaitable(result):

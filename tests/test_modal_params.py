@@ -120,3 +120,19 @@ def test_a_class_without_parameters_keeps_one_pool() -> None:
     assert Single().f is Single().f
     assert Single().f.remote(2) == 4
     assert modal.Cls.from_name("params", "Single") is Single
+
+
+def test_a_custom_constructor_takes_its_arguments_per_pool() -> None:
+    @app.cls()
+    class Legacy:
+        def __init__(self, scale: int = 1) -> None:
+            self.scale = scale
+
+        @modal.method()
+        def times(self, x: int) -> int:
+            return self.scale * x
+
+    assert Legacy(3).times.remote(2) == 6
+    assert Legacy(scale=5).times.remote(2) == 10
+    assert Legacy().times.remote(2) == 2
+    assert Legacy(3).times is Legacy(3).times

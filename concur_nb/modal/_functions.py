@@ -22,7 +22,10 @@ from ._params import bind
 from ._twin import Twin
 
 GENERATOR_FLAG = "__concur_nb_modal_is_generator__"
-PENDING = "__concur_nb_modal_pending__"  # native decorators waiting for app.function/app.cls
+# Stacked decorators waiting for app.function/app.cls: a list of ``handle -> handle`` callables
+# applied, in order, to the registered handle (``concurrent`` puts the native decorator here;
+# any stacked Modal decorator that needs the registered handle can do the same).
+PENDING = "__concur_nb_modal_pending__"
 
 
 class _Refused(Twin):

@@ -33,7 +33,13 @@ def native(handle: Any, owner: type, name: str) -> Any:
     found = vars(handle).get(name)
     if found is not None:
         return found
-    return getattr(super(owner, handle), name)  # AttributeError where there is none
+    try:
+        return getattr(super(owner, handle), name)
+    except AttributeError:
+        raise AttributeError(
+            f"{owner.__name__} {handle.name!r} has no {name!r}: this build of concur_nb lacks "
+            f"the native concur_nb.{owner.__name__}.{name}."
+        ) from None
 
 
 class _Autoscaler:

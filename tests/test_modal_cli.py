@@ -109,3 +109,8 @@ def test_serve_without_the_web_front_says_so(
     monkeypatch.setattr(_cli.importlib, "import_module", missing)
     assert _cli.main(["serve", "web.py"]) == 2
     assert "concur_nb.modal._serve" in capsys.readouterr().err
+
+
+def test_no_command_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main([]) == 2
+    assert "python -m concur_nb.modal run APP.py[::ENTRY]" in capsys.readouterr().err

@@ -13,11 +13,18 @@ class Twin:
     def __init__(self, sync: Callable[..., Any], aio: Callable[..., Any]) -> None:
         self._sync = sync
         self.aio = aio
-        self.__signature__ = inspect.signature(sync)
-        self.__doc__ = sync.__doc__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._sync(*args, **kwargs)
+
+    # Computed when asked (help(), inspect), not on every call: a Twin is made per access.
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self._sync)
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        return self._sync.__doc__
 
 
 class twin:

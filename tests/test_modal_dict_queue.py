@@ -169,3 +169,32 @@ def test_async_iterate_waits_for_items_up_to_its_poll_timeout() -> None:
 
     # the iterator ends 0.3 s after the last item; it saw 3 arrive late (and left it in place)
     assert asyncio.run(asyncio.wait_for(run(), 5)) == [1, 2, 3]
+
+
+def test_many_threads_lose_and_duplicate_nothing() -> None:
+    with modal.Queue.ephemeral() as q, modal.Dict.ephemeral() as seen:
+        per_producer, producers, consumers = 300, 4, 4
+        taken: list[list[int]] = [[] for _ in range(consumers)]
+
+        def produce(p: int) -> None:
+            for i in range(per_producer):
+                q.put(p * per_producer + i)
+
+        def consume(c: int) -> None:
+            while True:
+                try:
+                    value = q.get(timeout=0.5)
+                except queue.Empty:
+                    return
+                taken[c].append(value)
+                seen.put(value, c)
+
+        threads = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
+        threads += [threading.Thread(target=consume, args=(c,)) for c in range(consumers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        everything = sorted(v for part in taken for v in part)
+        assert everything == list(range(producers * per_producer))
+        assert seen.len() == producers * per_producer

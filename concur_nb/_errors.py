@@ -1,6 +1,14 @@
-"""The exceptions concur_nb raises: one type per kind of mistake or outcome."""
+"""concur_nb's errors: one root, and Modal's names and base classes for what Modal also raises.
+
+The classes the engine raises are the very classes ``concur_nb.modal.exception`` exports, so
+``except modal.exception.Error`` catches here what it catches on Modal. Where a class also
+derives from a builtin (``InvalidError`` from ``ValueError``, the timeouts from the builtin
+``TimeoutError``), that is an addition to Modal's bases, never a replacement.
+"""
 
 from __future__ import annotations
+
+import builtins
 
 
 class Error(Exception):
@@ -9,6 +17,14 @@ class Error(Exception):
 
 class InvalidError(Error, ValueError):
     """A decorator, setting or call was used wrongly; the message says what and how to fix it."""
+
+
+class NotFoundError(Error):
+    """A name looked up (an app, a function, a ``Dict`` or ``Queue``) does not exist here."""
+
+
+class ExecutionError(Error):
+    """Something went wrong running the user's code in a way that is not the code's own error."""
 
 
 class InputCancellation(BaseException):
@@ -24,7 +40,14 @@ class CallCancelledError(Error):
     """Raised to the caller of an input that was cancelled before it produced a result."""
 
 
-class FunctionTimeoutError(TimeoutError, Error):
+class TimeoutError(Error, builtins.TimeoutError):
+    """Something took longer than allowed (``modal.exception.TimeoutError``).
+
+    It is also a builtin ``TimeoutError``, so ``except TimeoutError`` keeps catching it.
+    """
+
+
+class FunctionTimeoutError(TimeoutError):
     """An attempt of an input ran longer than the function's ``timeout``."""
 
 
@@ -51,5 +74,5 @@ class ContainerError(Error, RuntimeError):
     """A container failed to start or died (process exited, SSH link dropped)."""
 
 
-class CallTimeoutError(TimeoutError, Error):
+class CallTimeoutError(TimeoutError):
     """``FunctionCall.get(timeout=...)`` found the call not done yet; it keeps running."""

@@ -7,10 +7,15 @@
 # on local threads and event loops (or any concur_nb backend: a process, an SSH host).
 #
 # Cloud-only parameters (`image=`, `gpu=`, `volumes=`, `secrets=`, ...) are accepted and
-# ignored, with one warning per decorator that receives some. What carries over: `App`,
-# `app.function`, `app.cls`, `concurrent`, `batched`, `method`, `enter`, `exit`,
-# `current_input_id`, `Retries`, `exception.InputCancellation`, and the calls `.remote`,
-# `.map`, `.spawn`, `.aio`.
+# ignored, with one warning (pointing at your line) per decorator that receives some. What
+# carries over is the whole SDK surface (Modal 1.6) that has a local meaning: `App`,
+# `app.function`, `app.cls`, `concurrent`, `batched`, `method`, `enter`, `exit`, `parameter`,
+# generator functions, variants (`with_options`, `with_concurrency`), `Dict`, `Queue`,
+# `Function.from_name`, `current_input_id`, `is_local`, `Retries` (with Modal's bounds), every
+# class of `modal.exception`, and the calls `.remote`, `.map`, `.spawn`, `.remote_gen`, `.aio`.
+#
+# `modal.is_local()` is False inside an input and True everywhere else: on Modal, code in a
+# container is "remote", and here an input plays the container's part.
 
 # %%
 import asyncio
@@ -166,6 +171,96 @@ def flaky(x: int) -> int:
 
 
 print(list(flaky.map(range(3))), attempts)
+
+# %% [markdown]
+# ## Variants: the same function with other settings, as its own pool
+#
+# `with_concurrency` and `with_options` make a variant of a function: its own containers,
+# autoscaled on their own and shown as their own function, while the original keeps its
+# settings. Cloud-only options (`gpu=` here) are ignored with the usual warning.
+
+# %%
+wide = my_function.with_concurrency(max_inputs=200, target_inputs=150)
+patient = my_function.with_options(timeout=600, retries=3, max_containers=2, gpu="H100")
+print(wide.remote("wide"), wide.settings.max_inputs, my_function.settings.max_inputs)
+print(patient.remote("patient"), patient.settings.timeout)
+
+# %% [markdown]
+# ## Parametrized classes
+#
+# `modal.parameter()` fields are set per instance: `Model(name="small")` and
+# `Model(name="large")` run on separate containers, and `@modal.enter()` sees the values.
+# Parameters are `str`, `int`, `bool` or `bytes`, passed by keyword, as on Modal.
+
+
+# %%
+@app.cls()
+@modal.concurrent(max_inputs=8)
+class Model:
+    name: str = modal.parameter(default="small")
+    layers: int = modal.parameter(default=2)
+
+    @modal.enter()
+    def load(self):
+        self.weights = f"{self.name} model with {self.layers} layers"
+
+    @modal.method()
+    def predict(self, x: int) -> str:
+        return f"{self.weights}: {x}"
+
+
+print(Model().predict.remote(1))
+print(list(Model(name="large", layers=48).predict.map([1, 2])))
+print(sorted({i.function for i in Model(name="large", layers=48).predict.inputs()}))
+
+# %% [markdown]
+# ## Generator functions
+#
+# A function that `yield`s is called with `.remote_gen(...)`: each value reaches the caller as
+# the input yields it (sync and async generators alike, with `async for` over
+# `.remote_gen.aio(...)`). Stopping early cancels the input.
+
+
+# %%
+@app.function()
+@modal.concurrent(max_inputs=4)
+def tokens(text: str):
+    for word in text.split():
+        time.sleep(0.05)  # an LLM streaming its tokens
+        yield word
+
+
+for token in tokens.remote_gen("streamed one word at a time"):
+    print(token, end=" ", flush=True)
+print()
+[t async for t in tokens.remote_gen.aio("also from async code")]
+
+# %% [markdown]
+# ## Dicts and queues between inputs
+#
+# `modal.Dict` and `modal.Queue` are in-process here, safe from threads and event loops, with
+# Modal's methods and their `.aio` twins: inputs coordinate through them as they would on Modal.
+
+
+# %%
+results = modal.Dict.from_name("results", create_if_missing=True)
+jobs = modal.Queue.from_name("jobs", create_if_missing=True)
+
+
+@app.function()
+@modal.concurrent(max_inputs=4)
+async def worker(worker_id: int) -> int:
+    done = 0
+    while (job := await jobs.get.aio(block=False)) is not None:  # None: the queue is empty
+        await asyncio.sleep(0.01)  # the work
+        await results.put.aio(job, job * job)
+        done += 1
+    return done
+
+
+jobs.put_many(list(range(20)))
+print("jobs per worker:", list(worker.map(range(4))))
+print(results.len(), sorted(results.values())[:5])
 
 # %% [markdown]
 # `app.run()` and `@app.local_entrypoint()` work too (locally there is nothing to deploy), so a

@@ -15,15 +15,19 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import _hooks
+from ._call_graph import InputNode, call_graph
 from ._containers.aio import input_loops
-from ._errors import CallTimeoutError, InvalidError
+from ._context import current_input_id
+from ._errors import CallTimeoutError, InputCancellation, InvalidError
 from ._outcomes import Call
+from ._state import LogLine
 from ._twins import TwinMethod, twin
 
 if TYPE_CHECKING:
     from ._pool import Pool
 
 logger = logging.getLogger("concur_nb")
+CHILD_WAIT_SLICE = 0.05  # seconds between checks for a cancel while an input waits on a call
 
 # Calls that someone still holds, by id, for ``FunctionCall.from_id`` (within this process).
 _live_calls: weakref.WeakValueDictionary[str, Call] = weakref.WeakValueDictionary()
@@ -70,12 +74,21 @@ class _Patience:
         self._call = call
         watch = _hooks.long_wait is not None and _hooks.in_kernel()
         self._deadline = time.monotonic() + _hooks.AUTO_VIEW_AFTER if watch else None
+        # Inside a sync input, a cancel arrives as an exception raised into this thread, which
+        # lands only between waits: wait in short slices there, so the child call it waits on
+        # is cancelled with it (``CHILD_WAIT_SLICE``).
+        self._slice = CHILD_WAIT_SLICE if current_input_id() is not None else None
 
     def timeout(self) -> float | None:
-        """How long the next blocking wait may last before the hook should fire."""
-        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+        """How long the next blocking wait may last (before the hook fires, or a slice)."""
+        if self._deadline is None:
+            return self._slice
+        remaining = max(0.0, self._deadline - time.monotonic())
+        return remaining if self._slice is None else min(remaining, self._slice)
 
     def lost(self) -> None:
+        if self._deadline is None or time.monotonic() < self._deadline:
+            return  # only a slice ended
         self._deadline = None
         hook = _hooks.long_wait
         if hook is None:
@@ -96,7 +109,7 @@ def wait(handle: Any, call: Call, pool: Pool, timeout: float | None = None) -> b
         while not call.wait(patience.timeout()):
             patience.lost()
         return True
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, InputCancellation):  # Ctrl-C, or the waiting input's cancel
         pool.cancel(call.inputs, reason="interrupted")
         raise
 
@@ -153,7 +166,7 @@ def iterate(
                     except queue.Empty:
                         patience.lost()
                 yield outcome(call, index, return_exceptions)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, InputCancellation):
         if stop_rest:
             pool.cancel(call.inputs, reason="interrupted")
         raise
@@ -275,6 +288,15 @@ class FunctionCall:
         count = len(self._call.values)
         name = self._pool.name
         return f"<concur_nb.FunctionCall {self.object_id} of {name}: {count} input(s), {state}>"
+
+    def get_call_graph(self) -> list[InputNode]:
+        """This call's inputs as a tree: each with the calls it made while it ran (in-process
+        functions calling functions), and theirs, down to the leaves."""
+        return call_graph(self._call)
+
+    def logs(self) -> list[tuple[str, LogLine]]:
+        """The captured lines of this call's inputs, input by input: ``(input_id, line)``."""
+        return [(i, line) for i in self.input_ids for line in self._handle.logs(i)]
 
     @classmethod
     def from_id(cls, function_call_id: str, client: Any = None) -> FunctionCall:

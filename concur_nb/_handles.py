@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
+from ._call_graph import adopt
 from ._clock import Clock, MonotonicClock
 from ._containers.base import Target
 from ._containers.choice import resolve_backend
@@ -378,6 +379,8 @@ class Function(_Handle):
         """Queue one input per tuple of ``arg_tuples``, all with the same ``kwargs``."""
         pool = self._pool_now()
         call = Call(new_call_id(), len(arg_tuples), streaming)
+        call.function = pool.name
+        adopt(call)
         pool.submit(call, self._method, arg_tuples, kwargs)
         return pool, call
 

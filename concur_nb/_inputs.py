@@ -68,6 +68,7 @@ class Input:
         "call",
         "call_id",
         "cancelling",
+        "children",
         "container_deaths",
         "container_id",
         "error",
@@ -118,6 +119,7 @@ class Input:
         # Settled (cancelled or timed out) while its attempt still runs in a container.
         self.cancelling = False
         self.container_deaths = 0  # containers that died while it ran
+        self.children: list[Any] | None = None  # calls made while it ran (``_call_graph``)
 
 
 class Attempt(Work):

@@ -25,6 +25,7 @@ class Call:
 
     def __init__(self, call_id: str, count: int, streaming: bool) -> None:
         self.id = call_id
+        self.function = ""  # the function's name, for views and call graphs
         self.inputs: list[Input] = []
         self.values: list[Any] = [_PENDING] * count
         self.ok: list[bool] = [False] * count

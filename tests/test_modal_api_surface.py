@@ -19,8 +19,6 @@ import concur_nb.modal as modal
 # Names other branches add (native Function/FunctionCall methods; the web endpoints). They are
 # missing on this branch only: the lead empties this set when merging.
 PROVIDED_BY_OTHER_BRANCHES = {
-    "FunctionCall.get_call_graph",
-    "FunctionCall.logs",
     "asgi_app",
     "wsgi_app",
     "fastapi_endpoint",

@@ -66,7 +66,12 @@ def test_a_recursive_call_into_a_full_function_times_out(clock: MockClock) -> No
         return depth if depth == 0 else recurse.remote(depth - 1)
 
     call = recurse.spawn(1)
-    wait_until(lambda: recurse.snapshot().queued == 1, what="the inner call waits for a slot")
+
+    def inner_waits() -> bool:
+        snap = recurse.snapshot()
+        return (snap.in_flight, snap.queued) == (1, 1)
+
+    wait_until(inner_waits, what="the outer input runs, its inner call waits for a slot")
     clock.advance(3)
     with pytest.raises(FunctionTimeoutError):
         call.get(timeout=5)

@@ -25,21 +25,27 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import _api
-from ._api import Cls as Cls
-from ._api import Function as Function
-from ._api import FunctionCall as FunctionCall
-from ._api import batched as batched
-from ._api import concurrent as concurrent
-from ._api import gather as gather
-from ._context import current_function_call_id as current_function_call_id
-from ._context import current_input_id as current_input_id
-from ._errors import FunctionTimeoutError, InputCancellation, InvalidError
-from ._errors import RemoteError as RemoteError
-from ._markers import enter as enter
-from ._markers import exit as exit
-from ._markers import method as method
-from ._retries import Retries as Retries
+from .. import _api
+from .._api import Cls as Cls
+from .._api import Function as Function
+from .._api import FunctionCall as FunctionCall
+from .._api import batched as batched
+from .._api import concurrent as concurrent
+from .._api import gather as gather
+from .._context import current_function_call_id as current_function_call_id
+from .._context import current_input_id as current_input_id
+from .._errors import FunctionTimeoutError, InputCancellation, InvalidError
+from .._errors import RemoteError as RemoteError
+from .._markers import enter as enter
+from .._markers import exit as exit
+from .._markers import method as method
+from .._retries import Retries as Retries
+from . import _web
+from ._web import asgi_app as asgi_app
+from ._web import fastapi_endpoint as fastapi_endpoint
+from ._web import web_endpoint as web_endpoint
+from ._web import web_server as web_server
+from ._web import wsgi_app as wsgi_app
 
 # Parameters of Modal's app.function/app.cls that mean the same thing here.
 _KEPT = {
@@ -102,7 +108,7 @@ class App:
 
     def __init__(self, name: str | None = None, **_cloud_options: Any) -> None:
         self.name = name
-        self.registered_functions: dict[str, Function | Cls] = {}
+        self.registered_functions: dict[str, Function | Cls | _web.WebFunction] = {}
 
     def function(self, _fn: Any = None, /, **kwargs: Any) -> Callable[[Any], Any]:
         """Register a function (``@app.function(...)`` above ``@modal.concurrent(...)``)."""
@@ -121,6 +127,12 @@ class App:
         legacy_max_inputs = options.pop("_max_inputs", None)
 
         def decorate(obj: Any) -> Any:
+            if _web.is_web(obj):  # a web endpoint: each request is one input
+                fn, spec, limits = _web.web_parts(obj)
+                limits = limits or (legacy_max_inputs and (legacy_max_inputs, None))
+                handle = _web.build_web_function(fn, spec, options, limits)
+                self.registered_functions[handle.name] = handle
+                return handle
             handle = _api.function(**options)(obj)
             if legacy_max_inputs is not None:
                 handle = _api.concurrent(max_inputs=legacy_max_inputs)(handle)

@@ -271,3 +271,21 @@ def test_a_bare_web_decorator_says_to_call_it() -> None:
 
         @modal.asgi_app  # type: ignore[arg-type]
         def web() -> None: ...
+
+
+def test_a_handler_that_raises_gives_500_and_a_failed_input() -> None:
+    app = modal.App()
+
+    async def broken(request: Request) -> JSONResponse:
+        raise ValueError("no such item")
+
+    @app.function()
+    @modal.asgi_app()
+    def web() -> Starlette:
+        return Starlette(routes=[Route("/", broken)])
+
+    response = send_all(url_of(web), 1)[0]
+    assert response.status_code == 500
+    [info] = web.inputs()
+    assert info.status == "failed"
+    assert "no such item" in (info.error or "")

@@ -142,10 +142,10 @@ def serve_child(app_file: Path, host: str, port: int, ports_file: Path) -> int:
         return 1
     ports = json.loads(ports_file.read_text()) if ports_file.exists() else {}
     for index, endpoint in enumerate(endpoints):
-        wanted = ports.get(endpoint.name, port + index if port else 0)
+        wanted = ports.get(endpoint.endpoint_name, port + index if port else 0)
         url = endpoint.serve(port=wanted, host=host)
-        ports[endpoint.name] = int(url.rsplit(":", 1)[1])
-        print(f"  {endpoint.name} => {url}", flush=True)
+        ports[endpoint.endpoint_name] = int(url.rsplit(":", 1)[1])
+        print(f"  {endpoint.endpoint_name} => {url}", flush=True)
     ports_file.write_text(json.dumps(ports))
     while not stop.wait(0.5):
         pass

@@ -38,7 +38,7 @@ from .. import (
     function,
 )
 from ._web_front import Front
-from ._web_hosts import asgi_host, web_server_host, wsgi_host
+from ._web_hosts import function_host
 
 WEB_MARK = "__concur_nb_web__"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -198,21 +198,16 @@ def build_web_function(
 ) -> WebFunction:
     """Register ``fn``'s endpoint with ``function_options`` (``concur_nb.function``'s
     keywords) and ``concurrency`` (``(max_inputs, target_inputs)`` or None: one at a time)."""
-    if spec.kind == "wsgi":
-        host = wsgi_host(fn)
-    elif spec.kind == "web_server":
-        assert spec.port is not None
-        host = web_server_host(fn, spec.port, spec.startup_timeout)
+    host = function_host(fn, spec)
+    if spec.kind == "web_server":
         function_options = _one_container(fn, function_options)
-    else:
-        host = asgi_host(fn, spec.kind, spec.method, spec.docs)
     host.__name__ = host.__qualname__ = fn.__name__
     host.__doc__ = fn.__doc__
     host.__module__ = fn.__module__
     handle = function(**function_options)(host)
     if concurrency is not None:
         handle = concurrent(max_inputs=concurrency[0], target_inputs=concurrency[1])(handle)
-    return WebFunction(handle, spec, fn)
+    return WebFunction(handle, handle().handle, spec, fn)
 
 
 def _one_container(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -227,61 +222,11 @@ def _one_container(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str,
     return {**options, "max_containers": 1}
 
 
-class WebFunction:
-    """A web endpoint: ``get_web_url()`` serves it; its requests are the inputs of one
-    concurrent function, read like any other (``snapshot``, ``inputs``, ``logs``, views)."""
+class Watched:
+    """The read API front-ends use (``Dashboard``, status), passed to the function's ``Cls``."""
 
-    def __init__(self, handle: Cls, spec: WebSpec, fn: Callable[..., Any]) -> None:
-        self.cls = handle
-        self.handler: Function = handle().handle
-        self.spec = spec
-        self.__wrapped__ = fn
-        self.__doc__ = fn.__doc__
-        self._front: Front | None = None
-        self._lock = threading.Lock()
+    cls: Cls
 
-    def __repr__(self) -> str:
-        where = self._front.url if self._front is not None else "not served yet"
-        return f"<concur_nb.modal web endpoint {self.name} ({self.spec.kind}): {where}>"
-
-    # -- serving
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        """Start serving on ``host:port`` (0: a free port) unless already served; the URL."""
-        with self._lock:
-            if self._front is None:
-                front = Front(self.name, self.handler.remote.aio, host, port)
-                front.start()
-                self._front = front
-            assert self._front.url is not None
-            return self._front.url
-
-    def get_web_url(self) -> str:
-        """The endpoint's local URL; the first call starts serving it."""
-        return self.serve()
-
-    @property
-    def web_url(self) -> str:
-        return self.get_web_url()
-
-    def stop_serving(self) -> None:
-        """Stop the HTTP front (the function's containers stay until they idle out)."""
-        with self._lock:
-            front, self._front = self._front, None
-        if front is not None:
-            front.stop()
-
-    def shutdown(self) -> None:
-        """Stop serving and retire every container."""
-        self.stop_serving()
-        self.cls.shutdown()
-
-    def remote(self, *args: Any, **kwargs: Any) -> Any:
-        raise InvalidError(
-            f"{self.name} is a web endpoint: send it HTTP requests at {self.name}.get_web_url() "
-            "instead of calling .remote()."
-        )
-
-    # -- what front-ends read, as for any function
     @property
     def name(self) -> str:
         return self.cls.name
@@ -321,3 +266,67 @@ class WebFunction:
 
     def cancel_all(self) -> None:
         self.cls.cancel_all()
+
+
+class WebFunction(Watched):
+    """A web endpoint: ``get_web_url()`` serves it; its requests are the inputs of its
+    ``handler`` (a method of the generated class ``cls``), read like any other function's
+    (``snapshot``, ``inputs``, ``logs``, views)."""
+
+    def __init__(
+        self,
+        handle: Cls,
+        handler: Function,
+        spec: WebSpec,
+        fn: Callable[..., Any],
+        name: str | None = None,
+    ) -> None:
+        self.cls = handle
+        self.handler = handler
+        self.spec = spec
+        self.endpoint_name = name or handle.name
+        self.__wrapped__ = fn
+        self.__doc__ = fn.__doc__
+        self._front: Front | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        where = self._front.url if self._front is not None else "not served yet"
+        return f"<concur_nb.modal web endpoint {self.endpoint_name} ({self.spec.kind}): {where}>"
+
+    # -- serving
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Start serving on ``host:port`` (0: a free port) unless already served; the URL."""
+        with self._lock:
+            if self._front is None:
+                front = Front(self.endpoint_name, self.handler.remote.aio, host, port)
+                front.start()
+                self._front = front
+            assert self._front.url is not None
+            return self._front.url
+
+    def get_web_url(self) -> str:
+        """The endpoint's local URL; the first call starts serving it."""
+        return self.serve()
+
+    @property
+    def web_url(self) -> str:
+        return self.get_web_url()
+
+    def stop_serving(self) -> None:
+        """Stop the HTTP front (the function's containers stay until they idle out)."""
+        with self._lock:
+            front, self._front = self._front, None
+        if front is not None:
+            front.stop()
+
+    def shutdown(self) -> None:
+        """Stop serving and retire every container (of the whole class, for a method)."""
+        self.stop_serving()
+        self.cls.shutdown()
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        raise InvalidError(
+            f"{self.endpoint_name} is a web endpoint: send it HTTP requests at "
+            f"{self.endpoint_name}.get_web_url() instead of calling .remote()."
+        )

@@ -1,11 +1,12 @@
-"""The class each web endpoint runs as: one instance per container, built once by ``@enter``.
+"""What each container runs for a web endpoint: built once by ``@enter``, one input per request.
 
 Modal calls a web function once per container to get its app (or to start its server); here
 that call is the ``@enter`` hook of a generated class, and each HTTP request is one input of
 its ``handle`` method. ASGI apps (and FastAPI wrappers) are served by an async method, so each
 request is a task on the container's loop; WSGI apps by a sync method, so each request runs on
 one of the container's threads. Either way the request runs inside its input, so what it
-prints lands in that input's log.
+prints lands in that input's log. An ``Endpoint`` is one such app in one container; the
+classes of ``@app.cls`` with web methods (``_web_cls``) hold one per method.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def fastapi_app(fn: Callable[..., Any], http_method: str, docs: bool) -> Any:
         from fastapi import FastAPI
     except ImportError as exc:
         raise ImportError(
-            "@modal.fastapi_endpoint needs fastapi: pip install 'concur-nb[web]' fastapi"
+            "@modal.fastapi_endpoint needs fastapi: pip install 'concur-nb[web]'"
         ) from exc
     hidden: dict[str, Any] = (
         {} if docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}
@@ -43,52 +44,10 @@ async def _built(fn: Callable[..., Any]) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def asgi_host(fn: Callable[..., Any], kind: str, http_method: str, docs: bool) -> type:
-    """The class for ``asgi_app`` (``fn`` returns the app) and ``fastapi_endpoint`` (``fn`` is
-    the endpoint)."""
-
-    class AsgiHost:
-        @enter()
-        async def build_app(self) -> None:
-            app = await _built(fn) if kind == "asgi" else fastapi_app(fn, http_method, docs)
-            if not callable(app):
-                raise TypeError(
-                    f"@modal.asgi_app function {fn.__name__} must return an ASGI app "
-                    f"(e.g. a FastAPI or Starlette app), got {app!r}."
-                )
-            self.lifespan = Lifespan(app)
-            await self.lifespan.startup()
-
-        @method()
-        async def handle(self, request: Request) -> Response:
-            return await call_asgi(self.lifespan.app, request, self.lifespan.state)
-
-        @exit()
-        async def stop_app(self) -> None:
-            if hasattr(self, "lifespan"):
-                await self.lifespan.shutdown()
-
-    return AsgiHost
-
-
-def wsgi_host(fn: Callable[..., Any]) -> type:
-    """The class for ``wsgi_app``: ``fn`` returns a WSGI app (Flask, Django, ...)."""
-
-    class WsgiHost:
-        @enter()
-        def build_app(self) -> None:
-            self.app = fn()
-            if not callable(self.app):
-                raise TypeError(
-                    f"@modal.wsgi_app function {fn.__name__} must return a WSGI app "
-                    f"(e.g. a Flask app), got {self.app!r}."
-                )
-
-        @method()
-        def handle(self, request: Request) -> Response:
-            return call_wsgi(self.app, request)
-
-    return WsgiHost
+def _checked(app: Any, decorator: str, name: str, what: str) -> Any:
+    if not callable(app):
+        raise TypeError(f"@modal.{decorator} function {name} must return {what}, got {app!r}.")
+    return app
 
 
 async def wait_for_port(port: int, timeout: float, name: str) -> None:
@@ -111,37 +70,101 @@ async def wait_for_port(port: int, timeout: float, name: str) -> None:
             return
 
 
-def web_server_host(fn: Callable[..., Any], port: int, startup_timeout: float) -> type:
-    """The class for ``web_server``: ``fn`` starts a server on ``port``; requests are
-    forwarded to it."""
+class Endpoint:
+    """One web endpoint in one container. ``fn`` is the user's (perhaps bound) function;
+    ``spec`` a ``WebSpec``. Sync endpoints (WSGI) answer on threads, the others on the loop."""
 
-    class WebServerHost:
-        @enter()
-        async def start_server(self) -> None:
+    def __init__(self, fn: Callable[..., Any], spec: Any) -> None:
+        self.fn = fn
+        self.spec = spec
+        self.name = getattr(fn, "__name__", "endpoint")
+        self.is_sync = spec.kind == "wsgi"
+        self.app: Any = None
+        self.lifespan: Lifespan | None = None
+        self.client: Any = None
+
+    async def start(self) -> None:
+        kind = self.spec.kind
+        if kind == "wsgi":
+            self.app = _checked(self.fn(), "wsgi_app", self.name, "a WSGI app (e.g. Flask)")
+        elif kind == "web_server":
             import httpx
 
-            await _built(fn)
-            await wait_for_port(port, startup_timeout, fn.__name__)
-            self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=None)
-            self.unreachable = httpx.TransportError
+            await _built(self.fn)
+            await wait_for_port(self.spec.port, self.spec.startup_timeout, self.name)
+            base = f"http://127.0.0.1:{self.spec.port}"
+            self.client = httpx.AsyncClient(base_url=base, timeout=None)
+        else:
+            if kind == "asgi":
+                app = _checked(await _built(self.fn), "asgi_app", self.name, "an ASGI app")
+            else:
+                app = fastapi_app(self.fn, self.spec.method, self.spec.docs)
+            self.lifespan = Lifespan(app)
+            await self.lifespan.startup()
+
+    def start_sync(self) -> None:
+        self.app = _checked(self.fn(), "wsgi_app", self.name, "a WSGI app (e.g. Flask)")
+
+    def answer_sync(self, request: Request) -> Response:
+        return call_wsgi(self.app, request)
+
+    async def answer(self, request: Request) -> Response:
+        if self.lifespan is not None:
+            return await call_asgi(self.lifespan.app, request, self.lifespan.state)
+        return await self._forward(request)
+
+    async def _forward(self, request: Request) -> Response:
+        import httpx
+
+        headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP]
+        query = request.query_string.decode("latin-1")
+        url = f"{request.path}?{query}" if query else request.path
+        try:
+            reply = await self.client.request(
+                request.method, url, headers=headers, content=request.body
+            )
+        except httpx.TransportError as exc:
+            port = self.spec.port
+            return error_response(502, f"the server on port {port} did not answer: {exc!r}")
+        kept = tuple((k, v) for k, v in reply.headers.raw if k.lower() not in HOP_BY_HOP)
+        return Response(reply.status_code, kept, reply.content)
+
+    async def stop(self) -> None:
+        if self.lifespan is not None:
+            await self.lifespan.shutdown()
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def function_host(fn: Callable[..., Any], spec: Any) -> type:
+    """The class a web function runs as: one ``Endpoint`` per container, one method."""
+    if spec.kind == "wsgi":
+
+        class SyncHost:
+            @enter()
+            def start_endpoint(self) -> None:
+                self.endpoint = Endpoint(fn, spec)
+                self.endpoint.start_sync()
+
+            @method()
+            def handle(self, request: Request) -> Response:
+                return self.endpoint.answer_sync(request)
+
+        return SyncHost
+
+    class AsyncHost:
+        @enter()
+        async def start_endpoint(self) -> None:
+            self.endpoint = Endpoint(fn, spec)
+            await self.endpoint.start()
 
         @method()
         async def handle(self, request: Request) -> Response:
-            headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP]
-            query = request.query_string.decode("latin-1")
-            url = f"{request.path}?{query}" if query else request.path
-            try:
-                reply = await self.client.request(
-                    request.method, url, headers=headers, content=request.body
-                )
-            except self.unreachable as exc:
-                return error_response(502, f"the server on port {port} did not answer: {exc!r}")
-            kept = tuple((k, v) for k, v in reply.headers.raw if k.lower() not in HOP_BY_HOP)
-            return Response(reply.status_code, kept, reply.content)
+            return await self.endpoint.answer(request)
 
         @exit()
-        async def close_client(self) -> None:
-            if hasattr(self, "client"):
-                await self.client.aclose()
+        async def stop_endpoint(self) -> None:
+            if hasattr(self, "endpoint"):
+                await self.endpoint.stop()
 
-    return WebServerHost
+    return AsyncHost

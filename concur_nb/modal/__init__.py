@@ -40,7 +40,7 @@ from .._markers import enter as enter
 from .._markers import exit as exit
 from .._markers import method as method
 from .._retries import Retries as Retries
-from . import _web
+from . import _web, _web_cls
 from ._web import asgi_app as asgi_app
 from ._web import fastapi_endpoint as fastapi_endpoint
 from ._web import web_endpoint as web_endpoint
@@ -108,7 +108,9 @@ class App:
 
     def __init__(self, name: str | None = None, **_cloud_options: Any) -> None:
         self.name = name
-        self.registered_functions: dict[str, Function | Cls | _web.WebFunction] = {}
+        self.registered_functions: dict[
+            str, Function | Cls | _web.WebFunction | _web_cls.WebCls
+        ] = {}
 
     def function(self, _fn: Any = None, /, **kwargs: Any) -> Callable[[Any], Any]:
         """Register a function (``@app.function(...)`` above ``@modal.concurrent(...)``)."""
@@ -127,12 +129,10 @@ class App:
         legacy_max_inputs = options.pop("_max_inputs", None)
 
         def decorate(obj: Any) -> Any:
-            if _web.is_web(obj):  # a web endpoint: each request is one input
-                fn, spec, limits = _web.web_parts(obj)
-                limits = limits or (legacy_max_inputs and (legacy_max_inputs, None))
-                handle = _web.build_web_function(fn, spec, options, limits)
-                self.registered_functions[handle.name] = handle
-                return handle
+            web = _web_cls.build_web_handle(obj, options, legacy_max_inputs)
+            if web is not None:  # a web endpoint (or a class with some): requests are inputs
+                self.registered_functions[web.name] = web
+                return web
             handle = _api.function(**options)(obj)
             if legacy_max_inputs is not None:
                 handle = _api.concurrent(max_inputs=legacy_max_inputs)(handle)

@@ -118,16 +118,20 @@ def _import_app(app_file: Path) -> ModuleType:
 
 
 def endpoints_of(module: ModuleType) -> list[Any]:
-    """The web endpoints defined in ``module``: its own, and those of its ``App``s."""
+    """The web endpoints defined in ``module`` (functions and class methods), its own and
+    those of its ``App``s."""
     from . import App
     from ._web import WebFunction
+    from ._web_cls import WebCls
 
     found: dict[int, Any] = {}
     for value in vars(module).values():
         candidates = value.registered_functions.values() if isinstance(value, App) else [value]
         for candidate in candidates:
-            if isinstance(candidate, WebFunction):
-                found.setdefault(id(candidate), candidate)
+            inside = candidate.endpoints.values() if isinstance(candidate, WebCls) else [candidate]
+            for endpoint in inside:
+                if isinstance(endpoint, WebFunction):
+                    found.setdefault(id(endpoint), endpoint)
     return list(found.values())
 
 

@@ -99,13 +99,14 @@ def test_web_server_forwards_requests_as_inputs_within_max_inputs(servers: Serve
 def test_web_server_runs_on_one_container_locally(servers: Servers) -> None:
     app = modal.App()
     port = free_port()
-    with pytest.warns(UserWarning, match="capped at 1"):
+    with pytest.warns(UserWarning, match="capped at 1") as warned:
 
         @app.function(max_containers=4)
         @modal.web_server(port)
         def serve() -> None:
             servers.start(port, Gauge())
 
+    assert warned[0].filename == __file__  # it points at the user's line
     assert serve.settings.max_containers == 1
 
 

@@ -11,7 +11,8 @@
     url = web.get_web_url()  # http://127.0.0.1:PORT, served from now on
 
 The decorators only mark the function (``WebSpec`` under ``WEB_MARK``); ``app.function`` sees
-the mark and calls ``build_web_function``, which registers a generated class (one instance
+the mark (``_web_cls.build_web_handle``, which also handles classes with web methods) and
+calls ``build_web_function``, which registers a generated class (one instance
 per container, whose ``@enter`` builds the app once, as Modal calls the function once per
 container) and returns a ``WebFunction``. Its requests have input ids, per-input logs, the
 function's timeout, wait in its queue and drive its autoscaler, like any other inputs.
@@ -20,6 +21,8 @@ Responses are buffered (a streaming response arrives whole); websockets are not 
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -217,9 +220,20 @@ def _one_container(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str,
             f"{fn.__name__}: a @modal.web_server runs on one container locally (every "
             f"container would need the same port); max_containers={wanted!r} is capped at 1.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_user_stacklevel(),
         )
     return {**options, "max_containers": 1}
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside concur_nb (the user's decorator line)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package + os.sep
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Watched:

@@ -25,7 +25,7 @@ require(
 )
 from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
+from starlette.responses import JSONResponse, PlainTextResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 served: list[Any] = []
@@ -289,3 +289,23 @@ def test_a_handler_that_raises_gives_500_and_a_failed_input() -> None:
     [info] = web.inputs()
     assert info.status == "failed"
     assert "no such item" in (info.error or "")
+
+
+def test_defining_an_endpoint_again_takes_over_its_url() -> None:
+    """As when a notebook cell is run again: the new definition answers at the same URL."""
+    urls, answers = [], []
+    for version in ("v1", "v2"):
+        app = modal.App()
+
+        async def hello(request: Request, version: str = version) -> PlainTextResponse:
+            return PlainTextResponse(version)
+
+        @app.function()
+        @modal.asgi_app()
+        def web() -> Starlette:
+            return Starlette(routes=[Route("/", hello)])
+
+        urls.append(url_of(web))
+        answers.append(send_all(urls[-1], 1)[0].text)
+    assert answers == ["v1", "v2"]
+    assert urls[0] == urls[1]

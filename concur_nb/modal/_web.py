@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -236,6 +237,12 @@ def _user_stacklevel() -> int:
     return level
 
 
+# The endpoints defined so far, by module and qualified name: defining one again (a notebook
+# cell run again) stops the earlier one's front and takes over its port.
+_defined: dict[str, weakref.ref[WebFunction]] = {}
+_defined_lock = threading.Lock()
+
+
 class Watched:
     """The read API front-ends use (``Dashboard``, status), passed to the function's ``Cls``."""
 
@@ -303,6 +310,20 @@ class WebFunction(Watched):
         self.__doc__ = fn.__doc__
         self._front: Front | None = None
         self._lock = threading.Lock()
+        self._port_hint = self._replace_previous(f"{fn.__module__}.{fn.__qualname__}")
+
+    def _replace_previous(self, key: str) -> int:
+        """Stop an earlier definition of this endpoint (a notebook cell run again) and return
+        its port, so the new one keeps the URL; 0 if there was none."""
+        with _defined_lock:
+            ref = _defined.get(key)
+            _defined[key] = weakref.ref(self)
+        previous = ref() if ref is not None else None
+        if previous is None:
+            return 0
+        url = previous._front.url if previous._front is not None else None
+        previous.stop_serving()
+        return int(url.rsplit(":", 1)[1]) if url else 0
 
     def __repr__(self) -> str:
         where = self._front.url if self._front is not None else "not served yet"
@@ -313,11 +334,21 @@ class WebFunction(Watched):
         """Start serving on ``host:port`` (0: a free port) unless already served; the URL."""
         with self._lock:
             if self._front is None:
-                front = Front(self.endpoint_name, self.handler.remote.aio, host, port)
-                front.start()
-                self._front = front
+                self._front = self._start_front(host, port or self._port_hint)
+                self._port_hint = 0
             assert self._front.url is not None
             return self._front.url
+
+    def _start_front(self, host: str, port: int) -> Front:
+        front = Front(self.endpoint_name, self.handler.remote.aio, host, port)
+        try:
+            front.start()
+        except OSError:
+            if port != self._port_hint or not port:
+                raise
+            front = Front(self.endpoint_name, self.handler.remote.aio, host, 0)  # taken since
+            front.start()
+        return front
 
     def get_web_url(self) -> str:
         """The endpoint's local URL; the first call starts serving it."""

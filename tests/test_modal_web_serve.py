@@ -44,10 +44,33 @@ def web():
 """
 
 
+CLASS_APP = """
+import concur_nb.modal as modal
+
+app = modal.App("classy")
+other = modal.App("other")
+
+@app.cls()
+class Model:
+    @modal.enter()
+    def load(self):
+        self.bias = 1
+
+    @modal.fastapi_endpoint()
+    def predict(self, x: int) -> int:
+        return x + self.bias
+
+@other.function()
+@modal.fastapi_endpoint()
+def elsewhere() -> str:
+    return "not served"
+"""
+
+
 class Served:
     """A ``serve`` subprocess and the lines it printed, read on a thread."""
 
-    def __init__(self, app_file: Path) -> None:
+    def __init__(self, app_file: Path | str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "concur_nb.modal", "serve", str(app_file)],
@@ -141,6 +164,21 @@ def test_serve_keeps_watching_a_broken_file_until_it_is_fixed(
     wait_until(lambda: answer(url) == "fixed", what="the fixed app's answer")
     served.process.send_signal(signal.SIGINT)
     assert served.process.wait(30) == 0
+
+
+def test_serve_of_one_app_in_a_file_serves_its_class_endpoints(tmp_path: Path) -> None:
+    path = tmp_path / "classy.py"
+    path.write_text(CLASS_APP)
+    server = Served(f"{path}::app")
+    try:
+        url = server.line_with("Model.predict =>").split("=> ")[1]
+        assert answer(f"{url}?x=41") == "42"
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(30) == 0
+        server.line_with("Stopped.")
+        assert not any("elsewhere" in line for line in server.seen)
+    finally:
+        server.close()
 
 
 def test_serve_of_a_missing_file_says_so() -> None:

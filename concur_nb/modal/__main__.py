@@ -12,7 +12,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m concur_nb.modal")
     commands = parser.add_subparsers(dest="command", required=True)
     serving = commands.add_parser("serve", help="serve an app file's web endpoints on 127.0.0.1")
-    serving.add_argument("path", help="the app file, e.g. app.py")
+    serving.add_argument("path", help="the app file, e.g. app.py or app.py::app")
     serving.add_argument("--host", default="127.0.0.1")
     serving.add_argument("--port", type=int, default=0, help="the first endpoint's port (0: free)")
     args = parser.parse_args(argv)

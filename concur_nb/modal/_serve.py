@@ -28,10 +28,11 @@ CHILD_STOP_TIMEOUT = 10.0  # seconds a stopping child gets before it is killed
 
 def main(path: str, *, host: str = "127.0.0.1", port: int = 0, **_options: Any) -> int:
     """Serve ``path``'s endpoints until SIGINT/SIGTERM; the exit status (0: stopped cleanly,
-    2: no such file)."""
-    app_file = Path(path)
+    2: no such file). ``path`` may name one app in the file: ``app.py::app``."""
+    file_part = path.partition("::")[0]
+    app_file = Path(file_part)
     if not app_file.is_file():
-        print(f"serve: no such file: {path}", file=sys.stderr)
+        print(f"serve: no such file: {file_part}", file=sys.stderr)
         return 2
     stop = _stop_on_signals()
     with tempfile.TemporaryDirectory(prefix="concur_nb-serve-") as scratch:
@@ -39,7 +40,7 @@ def main(path: str, *, host: str = "127.0.0.1", port: int = 0, **_options: Any) 
         print(f"Serving {app_file} on {host} (Ctrl-C to stop)", flush=True)
         while not stop.is_set():
             seen = _mtimes(app_file)
-            child = _start_child(app_file, host, port, ports_file)
+            child = _start_child(path, host, port, ports_file)
             changed = _watch(app_file, seen, child, stop)
             _stop_child(child)
             if changed:
@@ -70,8 +71,8 @@ def _mtimes(app_file: Path) -> dict[Path, float]:
     return times
 
 
-def _start_child(app_file: Path, host: str, port: int, ports_file: Path) -> subprocess.Popen[Any]:
-    command = [sys.executable, "-m", "concur_nb.modal._serve", "--child", str(app_file)]
+def _start_child(path: str, host: str, port: int, ports_file: Path) -> subprocess.Popen[Any]:
+    command = [sys.executable, "-m", "concur_nb.modal._serve", "--child", path]
     command += ["--host", host, "--port", str(port), "--ports-file", str(ports_file)]
     return subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
@@ -117,7 +118,7 @@ def _import_app(app_file: Path) -> ModuleType:
     return module
 
 
-def endpoints_of(module: ModuleType) -> list[Any]:
+def endpoints_of(module: ModuleType, app_name: str = "") -> list[Any]:
     """The web endpoints defined in ``module`` (functions and class methods), its own and
     those of its ``App``s."""
     from . import App
@@ -125,7 +126,10 @@ def endpoints_of(module: ModuleType) -> list[Any]:
     from ._web_cls import WebCls
 
     found: dict[int, Any] = {}
-    for value in vars(module).values():
+    names = vars(module)
+    if app_name and not isinstance(names.get(app_name), App):
+        raise SystemExit(f"{module.__file__} has no App named {app_name!r}.")
+    for value in [names[app_name]] if app_name else names.values():
         candidates = value.registered_functions.values() if isinstance(value, App) else [value]
         for candidate in candidates:
             inside = candidate.endpoints.values() if isinstance(candidate, WebCls) else [candidate]
@@ -135,12 +139,14 @@ def endpoints_of(module: ModuleType) -> list[Any]:
     return list(found.values())
 
 
-def serve_child(app_file: Path, host: str, port: int, ports_file: Path) -> int:
+def serve_child(path: str, host: str, port: int, ports_file: Path) -> int:
     stop = _stop_on_signals()
     import concur_nb
 
+    file_part, _, app_name = path.partition("::")
+    app_file = Path(file_part)
     module = _import_app(app_file)
-    endpoints = endpoints_of(module)
+    endpoints = endpoints_of(module, app_name)
     if not endpoints:
         print(f"{app_file} defines no web endpoint (@modal.asgi_app() ...).", flush=True)
         return 1
@@ -168,7 +174,7 @@ def _cli(argv: list[str]) -> int:
     parser.add_argument("--ports-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return serve_child(Path(args.path), args.host, args.port, Path(args.ports_file))
+        return serve_child(args.path, args.host, args.port, Path(args.ports_file))
     return main(args.path, host=args.host, port=args.port)
 
 

@@ -309,3 +309,23 @@ def test_defining_an_endpoint_again_takes_over_its_url() -> None:
         answers.append(send_all(urls[-1], 1)[0].text)
     assert answers == ["v1", "v2"]
     assert urls[0] == urls[1]
+
+
+def test_a_failing_lifespan_startup_fails_the_requests_with_its_error() -> None:
+    from contextlib import asynccontextmanager
+
+    app = modal.App()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> Any:
+        raise RuntimeError("no model file")
+        yield
+
+    @app.function()
+    @modal.asgi_app()
+    def web() -> Starlette:
+        return Starlette(lifespan=lifespan)
+
+    response = send_all(url_of(web), 1)[0]
+    assert response.status_code == 500
+    assert "lifespan startup failed: RuntimeError: no model file" in response.text

@@ -110,6 +110,7 @@ class Lifespan:
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._error: Exception | None = None
 
     async def startup(self) -> None:
         scope = {"type": "lifespan", "asgi": ASGI_VERSION, "state": self.state}
@@ -117,6 +118,8 @@ class Lifespan:
         async def run() -> None:
             try:
                 await self.app(scope, self._inbox.get, self._replies.put)
+            except Exception as exc:  # kept for the startup error; an app may not do lifespan
+                self._error = exc
             finally:
                 await self._replies.put({"type": "lifespan.ended"})
 
@@ -124,7 +127,10 @@ class Lifespan:
         await self._inbox.put({"type": "lifespan.startup"})
         reply = await self._replies.get()
         if reply["type"] == "lifespan.startup.failed":
-            raise RuntimeError(f"the app's lifespan startup failed: {reply.get('message', '')}")
+            await self._task
+            said = (reply.get("message") or "").strip().splitlines()[-1:]  # the error's line
+            detail = "".join(said) or repr(self._error)
+            raise RuntimeError(f"the app's lifespan startup failed: {detail}") from self._error
         if reply["type"] == "lifespan.ended":  # it raised or returned: no lifespan support
             self._task = None
 

@@ -129,7 +129,9 @@ def fastapi_endpoint(
             f"fastapi_endpoint(method=...) must be one of {', '.join(HTTP_METHODS)}, "
             f"got {method!r}."
         )
-    return _mark(WebSpec("fastapi", method=method.upper(), docs=docs, label=label), "fastapi")
+    return _mark(
+        WebSpec("fastapi", method=method.upper(), docs=docs, label=label), "fastapi_endpoint"
+    )
 
 
 def web_endpoint(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
@@ -184,14 +186,6 @@ def web_parts(obj: Any) -> tuple[Callable[..., Any], WebSpec, tuple[int, int | N
     if not isinstance(spec, WebSpec) or isinstance(obj, (Function, Cls)):
         raise LookupError(obj)
     return obj, spec, spec.concurrency
-
-
-def is_web(obj: Any) -> bool:
-    try:
-        web_parts(obj)
-    except LookupError:
-        return False
-    return True
 
 
 def build_web_function(

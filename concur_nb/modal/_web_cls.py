@@ -63,14 +63,6 @@ def class_parts(obj: Any) -> tuple[type, tuple[int, int | None] | None]:
     return user_cls, concurrency
 
 
-def has_web_methods(obj: Any) -> bool:
-    try:
-        class_parts(obj)
-    except LookupError:
-        return False
-    return True
-
-
 def _handler(name: str, spec: WebSpec) -> Callable[..., Any]:
     if spec.kind == "wsgi":
 

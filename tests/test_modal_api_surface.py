@@ -16,16 +16,6 @@ import pytest
 
 import concur_nb.modal as modal
 
-# Names other branches add (native Function/FunctionCall methods; the web endpoints). They are
-# missing on this branch only: the lead empties this set when merging.
-PROVIDED_BY_OTHER_BRANCHES = {
-    "asgi_app",
-    "wsgi_app",
-    "fastapi_endpoint",
-    "web_server",
-    "web_endpoint",
-}
-
 REFERENCE = json.loads((Path(__file__).parent / "data" / "modal-1.6.4-api.json").read_text())
 GRPC_INTERNALS = {"_GRPCErrorWrapper", "GRPCError"}
 # Modal's handles are made by decorators and lookups, never by calling the class (it raises).
@@ -141,14 +131,8 @@ def bases_differing() -> list[str]:
 
 
 def test_every_modal_name_and_parameter_exists() -> None:
-    missing = set(walk()) - PROVIDED_BY_OTHER_BRANCHES
+    missing = set(walk())
     assert not missing, f"concur_nb.modal lacks: {sorted(missing)}"
-
-
-def test_names_left_to_other_branches_are_still_missing_here() -> None:
-    # Once merged they exist: then empty PROVIDED_BY_OTHER_BRANCHES (this test says so).
-    present = PROVIDED_BY_OTHER_BRANCHES - set(walk())
-    assert not present, f"now provided, remove from PROVIDED_BY_OTHER_BRANCHES: {sorted(present)}"
 
 
 def test_every_exception_has_modals_base_classes() -> None:

@@ -36,6 +36,7 @@ EXPECTED = [
     "05_cpu_bound_and_batching",
     "06_remote_gpu_over_ssh",
     "07_modal_locally",
+    "08_modal_web_endpoints",
 ]
 SSH_TUTORIAL = "06_remote_gpu_over_ssh"
 

@@ -50,4 +50,9 @@ from ._standins import Secret as Secret
 from ._standins import Volume as Volume
 from ._standins import interact as interact
 from ._standins import is_local as is_local
+from ._web import asgi_app as asgi_app
+from ._web import fastapi_endpoint as fastapi_endpoint
+from ._web import web_endpoint as web_endpoint
+from ._web import web_server as web_server
+from ._web import wsgi_app as wsgi_app
 from .exception import RemoteError as RemoteError

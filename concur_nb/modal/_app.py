@@ -28,6 +28,7 @@ from ._functions import (
     streaming_class,
 )
 from ._params import parameters_of
+from ._web_cls import build_web_handle
 
 # Modal's defaults: an option left at its default is not "set", so it draws no warning.
 _DEFAULTS: dict[str, Any] = {
@@ -162,7 +163,11 @@ class App:
         if name is not None:
             kept["name"] = name
 
-        def decorate(obj: Any) -> Function:
+        def decorate(obj: Any) -> Any:
+            web = build_web_handle(obj, kept, allow_concurrent_inputs)
+            if web is not None:  # an endpoint: each request is an input (``_web``)
+                self.registered_functions[web.name] = web  # type: ignore[assignment]
+                return web
             handle = self._register_function(obj, kept, is_generator)
             if allow_concurrent_inputs is not None:
                 concur_nb.concurrent(max_inputs=allow_concurrent_inputs)(handle)
@@ -239,7 +244,11 @@ class App:
             options.pop(key)
         kept = _options.split(options, "app.cls", _DEFAULTS)
 
-        def decorate(obj: Any) -> Cls:
+        def decorate(obj: Any) -> Any:
+            web = build_web_handle(obj, kept, allow_concurrent_inputs)
+            if web is not None:  # a class with web methods
+                self.registered_classes[web.name] = web  # type: ignore[assignment]
+                return web
             handle = self._register_cls(obj, kept, allow_concurrent_inputs)
             self.registered_classes[handle.name] = handle
             return handle

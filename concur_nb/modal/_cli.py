@@ -152,12 +152,14 @@ def serve(path: str, argv: Sequence[str]) -> int:
         return 2
     parser = argparse.ArgumentParser(prog="python -m concur_nb.modal serve")
     parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--host", default=None, help="where to listen (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="the first endpoint's port")
     options = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     return int(server.main(path, **options))
 
 
 USAGE = """usage: python -m concur_nb.modal run APP.py[::ENTRY] [--arg VALUE ...]
-       python -m concur_nb.modal serve APP.py [--timeout SECONDS]
+       python -m concur_nb.modal serve APP.py[::APP] [--host HOST] [--port PORT]
 
 run    call a @app.local_entrypoint() (or a function) of APP.py, its arguments from the command
 serve  serve the web endpoints of APP.py on 127.0.0.1

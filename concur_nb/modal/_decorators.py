@@ -30,6 +30,9 @@ def _no_positional(name: str, obj: Any) -> None:
         )
 
 
+CONCURRENCY = "__concur_nb_concurrency__"  # (max_inputs, target_inputs) given to a web function
+
+
 def concurrent(
     _warn_parentheses_missing: Any = None,
     /,
@@ -50,6 +53,7 @@ def concurrent(
         pending = list(getattr(obj, PENDING, ()))
         pending.append(native)
         setattr(obj, PENDING, pending)
+        setattr(obj, CONCURRENCY, (max_inputs, target_inputs))  # read by web endpoints
         return obj
 
     return mark

@@ -9,22 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from .._state import ContainerSnapshot, FunctionSnapshot, InputInfo, LogLine
+from .._state import ContainerSnapshot, FunctionSnapshot, InputInfo, LogLine, human_seconds
 
 LIVE_CONTAINER = ("starting", "running", "draining")
 
 
-def seconds(value: float | None) -> str:
-    """A duration, human sized: ``0.0123`` -> ``"12.3 ms"``."""
-    if value is None:
-        return "-"
-    if value < 1e-3:
-        return f"{value * 1e6:.0f} µs"
-    if value < 1:
-        return f"{value * 1e3:.1f} ms"
-    if value < 120:
-        return f"{value:.2f} s"
-    return f"{value / 60:.1f} min"
+seconds = human_seconds  # one formatting of durations, shared with the engine's reprs
 
 
 def live_containers(snap: FunctionSnapshot) -> list[ContainerSnapshot]:
@@ -149,7 +139,9 @@ def input_label(info: InputInfo, now: float) -> str:
     A running input's time is shown in whole seconds, so its label changes at most once a
     second: the list stays still enough to click on while it refreshes.
     """
-    if info.started_at is None:
+    if info.started_at is None and info.finished_at is not None:
+        took = "never ran"  # cancelled (or failed) while still queued
+    elif info.started_at is None:
         took = f"waiting {max(0.0, now - info.queued_at):.0f} s"
     elif info.finished_at is None:
         took = f"for {max(0.0, now - info.started_at):.0f} s"

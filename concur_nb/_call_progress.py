@@ -12,6 +12,8 @@ import time
 from collections import deque
 from typing import Any
 
+from ._state import InputInfo
+
 RATE_WINDOW = 10.0  # seconds of recent completions the rate is measured over
 
 
@@ -102,6 +104,9 @@ class ProgressReader:
         self._first: float | None = None
         self._last: float | None = None
         self._marks: deque[tuple[float, int]] = deque(maxlen=64)
+        # End times and run times of the inputs behind the frontier (charts of the call).
+        self.ends: list[float] = []
+        self.run_times: deque[float] = deque(maxlen=20_000)
 
     def read(self, now: float | None = None) -> CallProgress:
         if now is None:
@@ -117,12 +122,18 @@ class ProgressReader:
         kept = self._settled
         while i < count:
             inp = inputs[i]
-            if not inp.settled or getattr(inp, "cancelling", False):
-                break
-            kept[_FINAL_SLOT.get(inp.status, 1)] += 1
+            if not inp.settled or inp.finished_at is None or getattr(inp, "cancelling", False):
+                break  # (the engine sets finished_at just after settled)
+            slot = _FINAL_SLOT.get(inp.status, 1)
+            kept[slot] += 1
             end = inp.finished_at
-            if end is not None and (self._last is None or end > self._last):
-                self._last = end
+            if end is not None:
+                if self._last is None or end > self._last:
+                    self._last = end
+                if slot != 2:
+                    self.ends.append(end)
+                    if inp.started_at is not None:
+                        self.run_times.append(end - inp.started_at)
             i += 1
         self._frontier = i
         succeeded, failed, cancelled = kept
@@ -177,6 +188,31 @@ class ProgressReader:
             eta=None if over or rate <= 0 else left / rate,
         )
 
+    def recent_inputs(self, limit: int = 100) -> list[Any]:
+        """The call's inputs worth listing: running ones first, then the latest settled, then
+        the next queued; without reading the whole tail of a big call."""
+        inputs = self.call.inputs
+        start = max(0, self._frontier - limit)
+        running: list[Any] = []
+        settled: list[Any] = []
+        queued: list[Any] = []
+        in_a_row = 0
+        for inp in inputs[start:]:
+            status = inp.status
+            if status in _QUEUED:
+                in_a_row += 1
+                if len(queued) < limit:
+                    queued.append(inp)
+                if in_a_row >= QUEUED_RUN:
+                    break
+                continue
+            in_a_row = 0
+            (
+                running if status == "running" or getattr(inp, "cancelling", False) else settled
+            ).append(inp)
+        settled.sort(key=lambda inp: inp.finished_at or 0.0, reverse=True)
+        return (running + settled + queued)[:limit]
+
     def _rate(self, now: float, done: int, first: float | None, end: float | None) -> float:
         """Settled (not cancelled) inputs per second: over the whole call once it has ended,
         else over the last ``window`` seconds of readings (since the start if none older)."""
@@ -194,3 +230,56 @@ class ProgressReader:
 
 
 _FINAL_SLOT = {"succeeded": 0, "failed": 1, "timed_out": 1, "cancelled": 2}
+
+
+def info_of(inp: Any, function: str) -> InputInfo:
+    """The front-ends' record of one engine input."""
+    method = getattr(inp, "method", None)
+    log = getattr(inp, "log", None)
+    status = inp.status
+    if status == "cancelled" and getattr(inp, "cancelling", False):
+        status = "cancelling"
+    return InputInfo(
+        id=inp.id,
+        call_id=inp.call_id,
+        function=function if method is None else f"{function}.{method}",
+        status=status,
+        container_id=getattr(inp, "container_id", None),
+        queued_at=inp.queued_at,
+        started_at=inp.started_at,
+        finished_at=inp.finished_at,
+        attempts=getattr(inp, "attempt", 1),
+        error=getattr(inp, "error", None),
+        log_lines=len(log.lines) if log is not None else 0,
+    )
+
+
+def load_curve(inputs: Any, limit: int = 50_000) -> list[tuple[float, int, int, int]]:
+    """``(time, queued, running, done)`` after each change, rebuilt from the inputs' times.
+
+    What a view that appears late draws for the time before it came. Empty past ``limit``
+    inputs (sorting that many every time would cost more than the chart is worth).
+    """
+    inputs = list(inputs)
+    if len(inputs) > limit:
+        return []
+    events: list[tuple[float, int, int, int]] = []
+    for inp in inputs:
+        start, end = inp.started_at, inp.finished_at
+        events.append((inp.queued_at, 1, 0, 0))
+        if start is not None:
+            events.append((start, -1, 1, 0))
+            if end is not None:
+                events.append((end, 0, -1, 0 if inp.status == "cancelled" else 1))
+        elif end is not None:  # left the queue without running (cancelled)
+            events.append((end, -1, 0, 0))
+    events.sort(key=lambda e: e[0])
+    curve: list[tuple[float, int, int, int]] = []
+    queued = running = done = 0
+    for at, dq, dr, dd in events:
+        queued, running, done = queued + dq, running + dr, done + dd
+        if curve and curve[-1][0] == at:
+            curve[-1] = (at, queued, running, done)
+        else:
+            curve.append((at, queued, running, done))
+    return curve

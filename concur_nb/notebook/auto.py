@@ -1,8 +1,8 @@
-"""The dashboard that appears by itself when a blocking call runs long in a notebook.
+"""The view that appears by itself when a blocking call runs long in a notebook.
 
-The engine calls ``maybe_show(fn)`` (importing this module only when ``ipykernel`` is loaded)
-once a blocking call has waited ``AFTER`` seconds. It shows a live dashboard in the running cell
-when that can help, and does nothing (quickly) otherwise:
+The engine calls ``maybe_show(handle, call)`` (the ``_hooks.long_wait`` hook) once a blocking
+call has waited ``AFTER`` seconds. It shows that call's live view in the running cell (which
+freezes into the call's summary when it ends), and does nothing (quickly) otherwise:
 
 - not in a Jupyter kernel (a script, terminal IPython), or not on the kernel's main thread;
 - turned off: ``concur_nb.notebook.auto.enabled = False`` or ``CONCUR_NB_AUTO_DASHBOARD=0``;
@@ -29,7 +29,8 @@ _shown: dict[tuple[int, int], Any] = {}  # (id(fn), execution count) -> the dash
 
 
 def maybe_show(fn: Any, call: Any = None) -> Any:
-    """Show a live dashboard of ``fn`` in the current cell if that is useful; return it or None."""
+    """Show the live view of ``call`` (a ``FunctionCall`` of ``fn``) in the current cell if
+    that is useful; return it or None. Without a call, the view of ``fn``'s totals."""
     if not enabled or not in_kernel() or threading.current_thread() is not threading.main_thread():
         return None
     shell = ipython()
@@ -46,7 +47,7 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
     # Only a handle with cancel() drives the "Cancel call" button; otherwise it cancels all.
     dash = Dashboard(fn, call=call if callable(getattr(call, "cancel", None)) else None)
     _shown[key] = dash
-    display(dash)  # its _repr_mimebundle_ starts it live
+    display(dash)  # live; or the call's summary, if it ended meanwhile
     return dash
 
 

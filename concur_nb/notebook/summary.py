@@ -77,7 +77,8 @@ def text(snap: FunctionSnapshot) -> str:
 _CELL = "padding:1px 8px 1px 0;text-align:left;white-space:nowrap"
 
 
-def header_html(snap: FunctionSnapshot) -> str:
+def header_html(snap: FunctionSnapshot, title: str = "") -> str:
+    head = f'<div style="margin-bottom:3px"><b>{html.escape(title)}</b></div>' if title else ""
     cells = "".join(
         f'<div style="display:inline-block;margin:0 14px 2px 0">'
         f'<span style="color:#777">{html.escape(k)}</span> <b>{html.escape(v)}</b></div>'
@@ -90,8 +91,10 @@ def header_html(snap: FunctionSnapshot) -> str:
     return (
         f'<div class="cnb-header" data-state="{state_word(snap)}" data-queued="{snap.queued}" '
         f'data-in-flight="{snap.in_flight}" data-slots="{snap.slots_in_use}" '
-        f'data-max-inputs="{snap.max_inputs}" data-finished="{snap.finished}">'
-        f"{cells}{warnings}</div>"
+        f'data-max-inputs="{snap.max_inputs}" data-finished="{snap.finished}" '
+        f'data-scope="function" data-total="{snap.submitted}" data-succeeded="{snap.succeeded}" '
+        f'data-failed="{snap.failed}" data-cancelled="{snap.cancelled}">'
+        f"{head}{cells}{warnings}</div>"
     )
 
 
@@ -112,7 +115,8 @@ def slot_bar_html(c: ContainerSnapshot, width_px: int = 220) -> str:
     )
 
 
-def containers_html(snap: FunctionSnapshot) -> str:
+def containers_html(snap: FunctionSnapshot, shared: bool = False) -> str:
+    """A row per live container; ``shared``: say they serve every call of the function."""
     rows = []
     for c in live_containers(snap):
         where = html.escape(c.host + (f" · gpu {', '.join(c.gpus)}" if c.gpus else ""))
@@ -123,9 +127,18 @@ def containers_html(snap: FunctionSnapshot) -> str:
             f'<td style="{_CELL}">{c.in_use} / {c.max_inputs} (target {c.target_inputs})</td>'
             f'<td style="{_CELL}">{c.inputs_done} done</td><td style="{_CELL}">{where}</td></tr>'
         )
+    caption = (
+        f'<caption style="text-align:left;color:#777">containers of {html.escape(snap.name)}, '
+        "shared by all its calls</caption>"
+        if shared
+        else ""
+    )
     if not rows:
         return '<div class="cnb-containers" style="color:#777">no containers running</div>'
-    return f'<table class="cnb-containers" style="border-collapse:collapse">{"".join(rows)}</table>'
+    return (
+        f'<table class="cnb-containers" style="border-collapse:collapse">{caption}'
+        f"{''.join(rows)}</table>"
+    )
 
 
 def html_summary(snap: FunctionSnapshot) -> str:

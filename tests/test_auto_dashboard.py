@@ -31,6 +31,9 @@ CELLS = [
     "from concur_nb.notebook import auto; auto.enabled = False",
     "slow.spawn_map(range(4)).get()",  # long, but turned off
     "auto.enabled = True\nlist(slow.map(range(6)))",  # a second call of the same function
+    "from concur_nb.notebook import Dashboard\nheld = slow.spawn_map(range(4))\n"
+    "Dashboard(slow, call=held)",
+    "len(held.get())",  # the call has a view above: no second one here
 ]
 
 
@@ -59,7 +62,7 @@ def test_a_long_call_shows_its_view_which_freezes_into_a_summary_the_saved_noteb
     saved = tmp_path / "run.ipynb"
     nbformat.write(nb, saved)
     nb = nbformat.read(saved, as_version=4)  # what a reopened notebook shows
-    long_call, short_call, _, turned_off, second = nb.cells[1:]
+    long_call, short_call, _, turned_off, second, shown, waited = nb.cells[1:]
 
     [summary] = frozen_of(long_call)
     c = counts(summary)
@@ -74,3 +77,6 @@ def test_a_long_call_shows_its_view_which_freezes_into_a_summary_the_saved_noteb
     [later] = frozen_of(second)  # its own call's counts, not the function's 15 inputs
     assert counts(later)["total"] == 6 and counts(later)["succeeded"] == 6
     assert counts(summary)["total"] == 4  # the first summary did not change
+    [spawned] = frozen_of(shown)  # frozen in place while the next cell waited
+    assert counts(spawned)["total"] == 4 and counts(spawned)["succeeded"] == 4
+    assert [o.output_type for o in waited.outputs] == ["execute_result"]

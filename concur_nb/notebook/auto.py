@@ -6,7 +6,8 @@ freezes into the call's summary when it ends), and does nothing (quickly) otherw
 
 - not in a Jupyter kernel (a script, terminal IPython), or not on the kernel's main thread;
 - turned off: ``concur_nb.notebook.auto.enabled = False`` or ``CONCUR_NB_AUTO_DASHBOARD=0``;
-- this cell already shows a dashboard of ``fn`` (one per function per cell, not one per call).
+- this cell already shows a view of ``fn`` (one per function per cell, not one per call), or
+  the call already has a view (``Dashboard(f, call=call)`` in an earlier cell).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
         return None
     from IPython.display import display
 
-    from .dashboard import Dashboard
+    from .dashboard import Dashboard, shown_calls
+
+    if getattr(call, "object_id", None) in shown_calls:
+        return None  # this call has a view already (shown in an earlier cell, say)
 
     # Forget dashboards of earlier cells: a cell's dashboard only dedupes within that cell.
     for old in [k for k in _shown if k[1] != key[1]]:

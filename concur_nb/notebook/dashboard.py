@@ -390,6 +390,10 @@ class Dashboard:
             self._show_in_panel()
             return
         bundle = self._repr_mimebundle_()
+        if isinstance(self.scope, CallScope):
+            shown_calls[self.scope.call_id] = None
+            while len(shown_calls) > 1000:
+                del shown_calls[next(iter(shown_calls))]
         self._display_id = self._display_id or uuid.uuid4().hex
         _publish(bundle, self._display_id, update=False)
         if self.frozen is None and isinstance(self.scope, CallScope):
@@ -426,6 +430,10 @@ def dashboard(fn: Watchable, *, call: Cancellable | None = None, **options: Any)
     """
     return Dashboard(fn, call=call, **options)
 
+
+# Ids of calls a view was shown for (oldest first): a later wait on the same call, in another
+# cell, shows no second view of it.
+shown_calls: dict[str, None] = {}
 
 # Call views shown and not frozen yet. A view must freeze before its cell's execution ends:
 # JupyterLab applies a display update only while the cell that showed it is running, so a

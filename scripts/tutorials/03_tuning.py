@@ -157,10 +157,10 @@ for d in Catalog.snapshot().decisions:
 # %% [markdown]
 # ## Tuning widgets
 #
-# `tune(fn)` shows sliders beside the live dashboard. Each move calls `fn.update(...)` while
-# the inputs run: lower `max_inputs` and the slots in use follow; raise `max_containers` and
-# the autoscaler adds containers. The work must run in the background (`spawn_map`): the
-# notebook handles a slider only while the kernel is idle.
+# `tune(fn)` shows sliders above the live view of the function's totals. Each move calls
+# `fn.update(...)` while the inputs run: lower `max_inputs` and the slots in use follow; raise
+# `max_containers` and the autoscaler adds containers. The work must run in the background
+# (`spawn_map`): the notebook handles a slider only while the kernel is idle.
 
 # %%
 call = Catalog().price.spawn_map(range(3000))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -80,3 +81,38 @@ def test_a_long_call_shows_its_view_which_freezes_into_a_summary_the_saved_noteb
     [spawned] = frozen_of(shown)  # frozen in place while the next cell waited
     assert counts(spawned)["total"] == 4 and counts(spawned)["succeeded"] == 4
     assert [o.output_type for o in waited.outputs] == ["execute_result"]
+
+
+def test_a_kernel_interrupt_with_the_view_shown_returns_within_half_a_second() -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        setup = textwrap.dedent(CELLS[0]).strip()
+        assert kc.execute_interactive(setup, timeout=60)["content"]["status"] == "ok"
+        # A kernel's first traceback takes ~0.5 s to format (IPython imports its machinery):
+        # the same with or without a view, so it is paid before measuring.
+        kc.execute_interactive("raise KeyboardInterrupt", timeout=60)
+        msg_id = kc.execute("list(slow.map(range(200)))")  # a minute, two at a time
+        shown = False
+        deadline = time.monotonic() + 30
+        while not shown and time.monotonic() < deadline:  # the call's view appears after ~1 s
+            msg = kc.get_iopub_msg(timeout=30)
+            shown = msg["parent_header"].get("msg_id") == msg_id and (
+                msg["msg_type"] == "display_data" and WIDGET in msg["content"]["data"]
+            )
+        assert shown, "the view did not appear"
+        time.sleep(0.5)  # let it redraw a few times
+        started = time.monotonic()
+        km.interrupt_kernel()
+        while True:
+            reply = kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        took = time.monotonic() - started
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert took < 0.5, f"the interrupt took {took:.2f} s"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -301,11 +301,10 @@ def view_counts(view: Any) -> dict[str, int]:
     return {k: int(v) for k, v in attrs.items() if str(v).isdigit()}
 
 
-def run_all_cells(page: Any, timeout: float) -> None:
+def run_all_cells(page: Any) -> None:
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
     page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) | Idle").wait_for()
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.locator(".jp-InputPrompt", has_text="[*]").first.wait_for(timeout=30_000)
 
 
 def all_cells_done(page: Any) -> bool:
@@ -330,7 +329,7 @@ def test_tutorial_views_draw_points_count_their_call_and_stay_frozen(
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(f"{base}/lab/tree/{stem}.ipynb?token={TOKEN}")
-            run_all_cells(page, timeout=300)
+            run_all_cells(page)
             check_tutorial_views(page, stem)
         except BaseException:
             if "page" in locals():

@@ -173,7 +173,7 @@ class CallScope:
             samples = [s for s in samples if s.at <= end]
         return svg.line_chart(
             [
-                svg.Series("done", x, [p[3] for p in points], svg.COLORS[2]),
+                svg.Series("done", x, [p[3] for p in points], svg.COLORS[2], step=True),
                 svg.Series("running", x, [p[2] for p in points], svg.COLORS[0], step=True),
                 svg.Series("queued", x, [p[1] for p in points], svg.COLORS[1], step=True),
                 svg.Series(

@@ -41,14 +41,20 @@ def nice_ticks(hi: float, count: int = 4, integer: bool = False) -> list[float]:
     return [round(i * step, 10) for i in range(round(top / step) + 1)]
 
 
-def tick_label(value: float) -> str:
-    """``1500`` -> ``1.5k``; ``0.25`` -> ``0.25``; no ``0.1769``-style noise."""
+def tick_label(value: float, step: float | None = None) -> str:
+    """``1500`` -> ``1.5k``; ``0.25`` -> ``0.25``; no ``0.1769``-style noise. With ``step``
+    (the distance between ticks), as many decimals as tell neighbouring ticks apart."""
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     if value >= 1000:
         return f"{value / 1000:.1f}k".replace(".0k", "k")
     if value == int(value):
         return str(int(value))
+    if step is not None and step > 0:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        if step * 10**decimals % 1 > 1e-6:  # a step of 2.5 x 10^-n needs one more
+            decimals += 1
+        return f"{value:.{decimals}f}"
     return f"{value:.2g}"
 
 
@@ -79,7 +85,8 @@ def line_chart(
     x_hi = max((max(s.x) for s in (*left, *right)), default=0.0)
     x_ticks = nice_ticks(x_hi or 1.0)
     y_ticks = nice_ticks(max((max(s.y) for s in left), default=0.0), integer=True)
-    r_ticks = nice_ticks(max((max(s.y) for s in right), default=0.0), count=3, integer=True)
+    # Whole containers, with room above the top line so it does not hide in the frame.
+    r_ticks = nice_ticks(max((max(s.y) for s in right), default=0.0) + 1, count=3, integer=True)
 
     def px(v: float) -> float:
         return pad_l + w * v / x_ticks[-1]
@@ -96,7 +103,7 @@ def line_chart(
     for t in r_ticks if right else []:
         out.append(_text(pad_l + w + 6, py(t, r_ticks) + 4, tick_label(t), anchor="start"))
     for t in x_ticks:
-        out.append(_text(px(t), pad_t + h + 16, tick_label(t)))
+        out.append(_text(px(t), pad_t + h + 16, tick_label(t, x_ticks[1] - x_ticks[0])))
     out.append(
         f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>'
     )
@@ -106,7 +113,7 @@ def line_chart(
     if right and right_title:
         out.append(_vertical(width - 6, pad_t + h / 2, right_title))
     legend_x = float(pad_l)
-    for s in series:
+    for s in (*left, *right):  # a series with no points yet is not in the legend
         out.append(
             f'<line x1="{legend_x}" x2="{legend_x + 14}" y1="{pad_t - 9}" y2="{pad_t - 9}" '
             f'stroke="{s.color}" stroke-width="2"{_dash(s)}/>'
@@ -154,8 +161,10 @@ def histogram(
     out.append(
         f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>'
     )
-    out.append(_text(pad_l + w / 2, height - 3, x_title, size=11, color="#555"))
     scaled = [v / unit for v in values if math.isfinite(v)]
+    if unit == 1.0 and scaled and max(scaled) < 1 and x_title == "seconds":
+        scaled, x_title = [v * 1000 for v in scaled], "milliseconds"  # 604 ms, not 0.604 s
+    out.append(_text(pad_l + w / 2, height - 3, x_title, size=11, color="#555"))
     if not scaled:
         out.append(_text(pad_l + w / 2, pad_t + h / 2, "no input has finished yet", color="#999"))
         return "".join([*out, "</svg>"])
@@ -180,8 +189,9 @@ def histogram(
             )
     for t in y_ticks:
         out.append(_text(pad_l - 6, pad_t + h - h * t / y_ticks[-1] + 4, tick_label(t), "end"))
+    step = x_ticks[1] - x_ticks[0]
     for t in x_ticks:
-        out.append(_text(pad_l + w * (t - lo) / (hi - lo), pad_t + h + 16, tick_label(t)))
+        out.append(_text(pad_l + w * (t - lo) / (hi - lo), pad_t + h + 16, tick_label(t, step)))
     out.append("</svg>")
     return "".join(out)
 

@@ -254,7 +254,7 @@ def info_of(inp: Any, function: str) -> InputInfo:
     )
 
 
-def load_curve(inputs: Any, limit: int = 50_000) -> list[tuple[float, int, int, int]]:
+def load_curve(inputs: Any, limit: int = 20_000) -> list[tuple[float, int, int, int]]:
     """``(time, queued, running, done)`` after each change, rebuilt from the inputs' times.
 
     What a view that appears late draws for the time before it came. Empty past ``limit``

@@ -6,6 +6,7 @@ or a function (the totals of all its calls; it never ends). Pure reading and ren
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -130,7 +131,7 @@ class CallScope:
         self.samples = _Samples(fn)
         self.progress: CallProgress = self.reader.read()
         # What happened before this view appeared, rebuilt once from the inputs' times.
-        self._curve = load_curve(engine.inputs)
+        self._curve = _thinned(load_curve(engine.inputs))
         self._since_curve = self._curve[-1][0] if self._curve else None
         self._live: list[tuple[float, int, int, int]] = []
 
@@ -140,6 +141,8 @@ class CallScope:
         at = p.finished_at if p.finished_at is not None else now
         if self._since_curve is None or at > self._since_curve:
             self._live.append((at, p.queued, p.running + p.cancelling, p.succeeded + p.failed))
+            if len(self._live) > 4 * svg.MAX_POINTS:  # an hour at 10 Hz: keep it cheap to draw
+                self._live = _thinned(self._live)
 
     def busy(self, snap: FunctionSnapshot) -> bool:
         return not self.finished
@@ -160,7 +163,7 @@ class CallScope:
 
     def _points(self, exact: bool) -> list[tuple[float, int, int, int]]:
         if exact:  # the final chart: rebuilt from every input, whatever the view saw
-            return load_curve(self.engine.inputs) or self._curve + self._live
+            return _thinned(load_curve(self.engine.inputs)) or self._curve + self._live
         return self._curve + self._live
 
     def timeline_svg(self, exact: bool = False) -> str:
@@ -192,16 +195,20 @@ class CallScope:
             right_title="containers",
         )
 
-    def latency_svg(self) -> str:
-        return svg.histogram(
-            list(self.reader.run_times), title=f"call {self.call_id}: run time per input"
+    def latency_svg(self, exact: bool = False) -> str:
+        times = self.reader.run_times
+        # Live, the latest 2,000 tell the shape (binning all of a big call twice a second
+        # cost more than the rest of the view); the summary bins them all.
+        recent = (
+            list(times) if exact else list(itertools.islice(times, max(0, len(times) - 2000), None))
         )
+        return svg.histogram(recent, title=f"call {self.call_id}: run time per input")
 
     def frozen_html(self) -> str:
         """The call's summary once it has ended: static HTML, the same forever after."""
         return frozen_html(self.progress, self.title(), self.call_id, self._percentiles()) + (
             f'<div class="cnb-frozen-charts" style="display:flex;flex-wrap:wrap;gap:8px">'
-            f"{self.timeline_svg(exact=True)}{self.latency_svg()}</div></div>"
+            f"{self.timeline_svg(exact=True)}{self.latency_svg(exact=True)}</div></div>"
         )
 
     def frozen_text(self) -> str:
@@ -215,6 +222,15 @@ class CallScope:
             if inp.started_at is not None
         ]
         return Percentiles.of(list(self.reader.run_times)), Percentiles.of(waits)
+
+
+def _thinned(points: list[tuple[float, int, int, int]]) -> list[tuple[float, int, int, int]]:
+    """At most twice the points a chart draws (first and last kept)."""
+    limit = 2 * svg.MAX_POINTS
+    if len(points) <= limit:
+        return points
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]
 
 
 def progress_bar_html(p: CallProgress, width_px: int = 320) -> str:

@@ -7,7 +7,7 @@ terminal progress bar costs W3.
 W1: 20,000 no-op sync inputs, max_inputs=8 (pure per-input overhead: the worst case for any
 extra work). W3: 20,000 x ``await asyncio.sleep(0.05)``, max_inputs=1000. Each is run as one
 ``spawn_map`` call, with no view and with a started view of that call (``Dashboard(f,
-call=call)``, what appears by itself under a blocking call: refreshing at its default 10 Hz,
+call=call)``, what appears by itself under a blocking call: refreshing at its default 5 Hz,
 SVG charts included, freezing into its summary at the end), alternating, so drift hits both
 alike. The last row runs W3 under the terminal progress bar (tqdm, 4 Hz) instead. Widgets send their
 messages through a comm that JSON-encodes them, as a kernel would, so serialising the updates is
@@ -179,7 +179,7 @@ def main() -> int:
         compare("W1 no-op sync, max_inputs=8", w1, n, args.repeats),
         compare("W3 asyncio.sleep(0.05), max_inputs=1000", w3, n, max(2, args.repeats // 2)),
         # W1 is over in a fraction of a second (a redraw or two); ten times the inputs shows the
-        # steady cost of redrawing at 10 Hz next to the busiest possible workload.
+        # steady cost of redrawing at 5 Hz next to the busiest possible workload.
         compare("W1 x10 (steady redraws)", w1, 10 * n, max(2, args.repeats // 2)),
         compare("W3 with the terminal progress bar", w3, n, max(2, args.repeats // 2), "progress"),
     ]

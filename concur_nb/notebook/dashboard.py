@@ -47,7 +47,7 @@ class Dashboard:
         *,
         call: Cancellable | None = None,
         where: str = "cell",
-        rate: float = 10.0,
+        rate: float = 5.0,  # a counter and a bar need no more; each redraw costs ~1 ms
         detail_rate: float = 2.0,
         charts: bool = True,
         inputs_shown: int = 100,

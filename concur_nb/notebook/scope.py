@@ -197,10 +197,10 @@ class CallScope:
 
     def latency_svg(self, exact: bool = False) -> str:
         times = self.reader.run_times
-        # Live, the latest 2,000 tell the shape (binning all of a big call twice a second
+        # Live, the latest 1,000 tell the shape (binning all of a big call twice a second
         # cost more than the rest of the view); the summary bins them all.
         recent = (
-            list(times) if exact else list(itertools.islice(times, max(0, len(times) - 2000), None))
+            list(times) if exact else list(itertools.islice(times, max(0, len(times) - 1000), None))
         )
         return svg.histogram(recent, title=f"call {self.call_id}: run time per input")
 

@@ -117,25 +117,38 @@ class ProgressReader:
         total = max(count, len(getattr(call, "values", ())))
         if self._first is None and count:
             self._first = inputs[0].queued_at
-        # Move the frontier over inputs that have settled for good.
+        # Move the frontier over inputs that have settled for good. The hot loop of a view of
+        # a big call (every input passes here once): locals only, no per-input getattr.
         i = self._frontier
         kept = self._settled
+        ok, bad, dropped = kept
+        last = self._last
+        ends_append, times_append = self.ends.append, self.run_times.append
         while i < count:
             inp = inputs[i]
-            if not inp.settled or inp.finished_at is None or getattr(inp, "cancelling", False):
-                break  # (the engine sets finished_at just after settled)
-            slot = _FINAL_SLOT.get(inp.status, 1)
-            kept[slot] += 1
             end = inp.finished_at
-            if end is not None:
-                if self._last is None or end > self._last:
-                    self._last = end
-                if slot != 2:
-                    self.ends.append(end)
-                    if inp.started_at is not None:
-                        self.run_times.append(end - inp.started_at)
+            if end is None or not inp.settled:  # (the engine sets finished_at after settled)
+                break
+            status = inp.status
+            if status == "cancelled":
+                if getattr(inp, "cancelling", False):
+                    break
+                dropped += 1
+            else:
+                if status == "succeeded":
+                    ok += 1
+                else:
+                    bad += 1
+                ends_append(end)
+                start = inp.started_at
+                if start is not None:
+                    times_append(end - start)
+            if last is None or end > last:
+                last = end
             i += 1
         self._frontier = i
+        self._last = last
+        kept[:] = [ok, bad, dropped]
         succeeded, failed, cancelled = kept
         queued = running = cancelling = 0
         in_a_row = 0
@@ -227,9 +240,6 @@ class ProgressReader:
             if self._window >= now - at >= 1.0:
                 return (done - then) / (now - at)
         return done / (now - first) if now > first else 0.0
-
-
-_FINAL_SLOT = {"succeeded": 0, "failed": 1, "timed_out": 1, "cancelled": 2}
 
 
 def info_of(inp: Any, function: str) -> InputInfo:

@@ -281,6 +281,58 @@ def check_dashboard(page: Any) -> None:
         shutil.copy(ARTIFACTS / "dashboard.png", ROOT / "docs" / "dashboard.png")
 
 
+PANEL_CELL = """\
+import time
+import concur_nb
+from concur_nb.notebook import Dashboard
+
+@concur_nb.concurrent(max_inputs=4)
+def docked(x):
+    time.sleep(0.2)
+    return x
+
+call = docked.spawn_map(range(200))
+Dashboard(docked, where="panel")
+"""
+
+
+def test_a_docked_view_opens_in_a_side_panel(tmp_path: Path) -> None:
+    sync_api = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = new_notebook(cells=[new_code_cell(PANEL_CELL)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, work / "panel.ipynb")
+    with serve_lab(tmp_path, work) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{base}/lab/tree/panel.ipynb?token={TOKEN}")
+            run_first_cell(page)
+            page.locator(".jp-OutputArea-output", has_text="shown in a side panel").wait_for()
+            docked = page.locator(".cnb-dashboard")
+            docked.first.wait_for(timeout=60_000)
+            # Not under the cell: in the panel beside the notebook.
+            inside = docked.first.evaluate("e => !!e.closest('.jp-Notebook')")
+            assert not inside, "the docked view was drawn in the notebook"
+            head = docked.first.locator(".cnb-header").first
+            wait_for(lambda: int(head.get_attribute("data-succeeded") or 0) > 0, 30, "work done")
+            assert "totals of all its calls" in head.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "panel.png"))
+        except BaseException:
+            if "page" in locals():
+                page.screenshot(path=str(ARTIFACTS / "panel-failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
 # --- the tutorials' views ---------------------------------------------------------------------
 
 

@@ -50,8 +50,13 @@ class Charts:
         import ipywidgets as W
 
         self.scope = scope
-        self.timeline: Any = W.HTML(scope.timeline_svg())
-        self.latency: Any = W.HTML(scope.latency_svg())
+        # Each chart fills its box, at most its drawn size, down to 60% of it (a side panel).
+        self.timeline: Any = W.HTML(
+            scope.timeline_svg(), layout=W.Layout(flex="1 1 312px", max_width="520px")
+        )
+        self.latency: Any = W.HTML(
+            scope.latency_svg(), layout=W.Layout(flex="1 1 216px", max_width="360px")
+        )
         self.timeline.add_class("cnb-timeline-box")
         self.latency.add_class("cnb-latency-box")
 

@@ -176,9 +176,10 @@ class CallScope:
             samples = [s for s in samples if s.at <= end]
         return svg.line_chart(
             [
-                svg.Series("done", x, [p[3] for p in points], svg.COLORS[2], step=True),
-                svg.Series("running", x, [p[2] for p in points], svg.COLORS[0], step=True),
                 svg.Series("queued", x, [p[1] for p in points], svg.COLORS[1], step=True),
+                svg.Series("running", x, [p[2] for p in points], svg.COLORS[0], step=True),
+                # drawn last, on top: where it meets another line, it is the one seen
+                svg.Series("done", x, [p[3] for p in points], svg.COLORS[2], step=True),
                 svg.Series(
                     "containers",
                     [s.at - origin for s in samples],
@@ -208,7 +209,8 @@ class CallScope:
         """The call's summary once it has ended: static HTML, the same forever after."""
         return frozen_html(self.progress, self.title(), self.call_id, self._percentiles()) + (
             f'<div class="cnb-frozen-charts" style="display:flex;flex-wrap:wrap;gap:8px">'
-            f"{self.timeline_svg(exact=True)}{self.latency_svg(exact=True)}</div></div>"
+            f"{svg.box(self.timeline_svg(exact=True), 520)}"
+            f"{svg.box(self.latency_svg(exact=True), 360)}</div></div>"
         )
 
     def frozen_text(self) -> str:

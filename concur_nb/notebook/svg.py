@@ -208,11 +208,18 @@ def _range_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     return ticks
 
 
+def box(chart: str, width: int) -> str:
+    """``chart`` in a flex item that is ``width`` wide at most and shrinks to 60% of it."""
+    return f'<div style="flex:1 1 {int(width * 0.6)}px;max-width:{width}px">{chart}</div>'
+
+
 def _open(width: int, height: int, cls: str, title: str) -> str:
     return (
         f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{html.escape(title)}" style="font-family:sans-serif;background:#fff">'
+        f'aria-label="{html.escape(title)}" style="font-family:sans-serif;background:#fff;'
+        # Its own size at most, narrower where the output is (a side panel): it scales.
+        f'width:100%;max-width:{width}px;height:auto;display:block">'
     )
 
 

@@ -1,12 +1,15 @@
-"""What a live dashboard costs the workload: W1 and W3 with and without one attached.
+"""What a live view costs the workload: W1 and W3 with and without one attached, and what the
+terminal progress bar costs W3.
 
     .venv/bin/python benchmarks/bench_dashboard.py            # full sizes (about a minute)
     .venv/bin/python benchmarks/bench_dashboard.py --quick    # smaller counts
 
 W1: 20,000 no-op sync inputs, max_inputs=8 (pure per-input overhead: the worst case for any
-extra work). W3: 20,000 x ``await asyncio.sleep(0.05)``, max_inputs=1000. Each is run with no
-dashboard and with a started ``Dashboard`` (subscribed to the function's events, refreshing at
-its default 10 Hz, charts included), alternating, so drift hits both alike. Widgets send their
+extra work). W3: 20,000 x ``await asyncio.sleep(0.05)``, max_inputs=1000. Each is run as one
+``spawn_map`` call, with no view and with a started view of that call (``Dashboard(f,
+call=call)``, what appears by itself under a blocking call: refreshing at its default 5 Hz,
+SVG charts included, freezing into its summary at the end), alternating, so drift hits both
+alike. The last row runs W3 under the terminal progress bar (tqdm, 4 Hz) instead. Widgets send their
 messages through a comm that JSON-encodes them, as a kernel would, so serialising the updates is
 part of the cost. Target (issue 4): throughput with the dashboard within 5% of without. A third
 row runs W1 with ten times the inputs, long enough for many redraws. On a shared, loaded machine
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import statistics
 import sys
@@ -28,6 +32,7 @@ from typing import Any
 import comm
 
 import concur_nb
+from concur_nb._progress import TerminalProgress
 from concur_nb.notebook.dashboard import Dashboard
 
 TARGET = 0.95  # throughput with / without
@@ -69,44 +74,71 @@ async def asleep(x: int) -> int:
     return x
 
 
-def timed_map(f: Any, n: int) -> float:
+def timed_call(f: Any, n: int, watch: Any = None) -> tuple[float, Any]:
+    """Run ``n`` inputs as one call; ``watch(call)`` starts a watcher (returned) meanwhile."""
     started = time.perf_counter()
-    count = 0
-    for _ in f.map(range(n)):
-        count += 1
-    assert count == n
-    return time.perf_counter() - started
+    call = f.spawn_map(range(n))
+    watcher = watch(call) if watch is not None else None
+    assert len(call.get()) == n
+    return time.perf_counter() - started, watcher
 
 
-def compare(name: str, f: Any, n: int, repeats: int) -> dict[str, Any]:
-    timed_map(f, min(n, 2000))  # start the containers: both sides measure warm ones
+def live_view(f: Any) -> Any:
+    def watch(call: Any) -> Any:
+        view = Dashboard(f, call=call)
+        _count_cpu(view.refresher, "_tick")
+        return view.start()
+
+    return watch
+
+
+def progress_bar(call: Any) -> Any:
+    bar = TerminalProgress(call._call, "bench")
+    _count_cpu(bar, "refresh")
+    return bar
+
+
+def _count_cpu(owner: Any, method: str) -> None:
+    """Wrap ``owner.method`` to add the CPU time of its thread to ``owner.cpu_spent``."""
+    inner = getattr(owner, method)
+    owner.cpu_spent = 0.0
+
+    def counted(*args: Any) -> Any:
+        started = time.thread_time()  # CPU time of the redrawing thread: immune to load
+        try:
+            return inner(*args)
+        finally:
+            owner.cpu_spent += time.thread_time() - started
+
+    setattr(owner, method, counted)
+
+
+def compare(name: str, f: Any, n: int, repeats: int, kind: str = "view") -> dict[str, Any]:
+    timed_call(f, min(n, 2000))  # start the containers: both sides measure warm ones
     without: list[float] = []
-    with_dash: list[float] = []
+    watched: list[float] = []
     ticks: list[int] = []
     redraw_cpu: list[float] = []
     for _ in range(repeats):
-        without.append(timed_map(f, n))
-        dash = Dashboard(f)
-        dash.ensure_charts()  # built beforehand, as in a kernel that has shown one before
-        spent = [0.0]
-        tick = dash.refresher._tick
-
-        def counted(tick: Any = tick, spent: list[float] = spent) -> bool:
-            started = time.thread_time()  # CPU time of the refresher thread: immune to load
+        without.append(timed_call(f, n)[0])
+        if kind == "view":
+            seconds, view = timed_call(f, n, live_view(f))
+            view._tick()  # its final redraw and summary
+            ticks.append(view.refresher.ticks)
+            redraw_cpu.append(view.refresher.cpu_spent / seconds)
+            view.close()
+        else:
+            stderr, sys.stderr = sys.stderr, io.StringIO()  # a terminal that costs nothing
             try:
-                return bool(tick())
+                seconds, bar = timed_call(f, n, progress_bar)
+                bar.close()
             finally:
-                spent[0] += time.thread_time() - started
-
-        dash.refresher._tick = counted
-        dash.start()
-        before = dash.refresher.ticks
-        with_dash.append(timed_map(f, n))
-        ticks.append(dash.refresher.ticks - before)
-        redraw_cpu.append(spent[0] / with_dash[-1])
-        dash.close()
+                sys.stderr = stderr
+            ticks.append(round(seconds * 4))
+            redraw_cpu.append(bar.cpu_spent / seconds)
+        watched.append(seconds)
     # Best of the repeats on each side: the least disturbed run of each (as bench_engine does).
-    base, dashed = min(without), min(with_dash)
+    base, dashed = min(without), min(watched)
     ratio = base / dashed  # throughput with / throughput without
     row = {
         "workload": name,
@@ -114,16 +146,16 @@ def compare(name: str, f: Any, n: int, repeats: int) -> dict[str, Any]:
         "without_s": base,
         "with_s": dashed,
         "ratio": ratio,
-        "median_ratio": statistics.median(without) / statistics.median(with_dash),
+        "median_ratio": statistics.median(without) / statistics.median(watched),
         "redraws": statistics.median(ticks),
         "redraw_cpu": statistics.median(redraw_cpu),  # redraw CPU seconds per wall second
     }
     verdict = "ok" if ratio >= TARGET else "MISSED"
     print(
         f"{name}: {n} inputs  without {base:.3f} s ({n / base:,.0f}/s)  "
-        f"with dashboard {dashed:.3f} s ({n / dashed:,.0f}/s)  "
-        f"throughput ratio {ratio:.3f} (median {row['median_ratio']:.3f}; "
-        f"target >= {TARGET})  redraws/run {row['redraws']:.0f}  "
+        f"with {'the view' if kind == 'view' else 'the bar'} {dashed:.3f} s "
+        f"({n / dashed:,.0f}/s)  throughput ratio {ratio:.3f} (median "
+        f"{row['median_ratio']:.3f}; target >= {TARGET})  redraws/run {row['redraws']:.0f}  "
         f"redraw CPU {100 * row['redraw_cpu']:.2f}% of the run  {verdict}",
         flush=True,
     )
@@ -147,8 +179,9 @@ def main() -> int:
         compare("W1 no-op sync, max_inputs=8", w1, n, args.repeats),
         compare("W3 asyncio.sleep(0.05), max_inputs=1000", w3, n, max(2, args.repeats // 2)),
         # W1 is over in a fraction of a second (a redraw or two); ten times the inputs shows the
-        # steady cost of redrawing at 10 Hz next to the busiest possible workload.
+        # steady cost of redrawing at 5 Hz next to the busiest possible workload.
         compare("W1 x10 (steady redraws)", w1, 10 * n, max(2, args.repeats // 2)),
+        compare("W3 with the terminal progress bar", w3, n, max(2, args.repeats // 2), "progress"),
     ]
     print(
         f"widget traffic: {SerializingComm.messages} messages, "
@@ -156,11 +189,11 @@ def main() -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# Live dashboard overhead",
+        "# Live view and progress bar overhead",
         "",
         f"Python {sys.version.split()[0]}; best of {args.repeats} runs per side, alternating.",
         "",
-        "| workload | inputs | without (s) | with dashboard (s) | throughput ratio | "
+        "| workload | inputs | without (s) | with the view or bar (s) | throughput ratio | "
         "median ratio | redraws/run | redraw CPU / wall |",
         "|---|---|---|---|---|---|---|---|",
     ]

@@ -38,10 +38,77 @@ current_host: contextvars.ContextVar[LogHost | None] = contextvars.ContextVar(
     "concur_nb_log_host", default=None
 )
 
-# Whether captured output is also written to the original stream. None: automatic, which
-# means yes outside a Jupyter kernel and no inside one (where the dashboard shows it per input
-# and output from threads would land in whichever cell happens to be current).
+# Where inputs' output goes besides their captured log (``set_echo``). None: automatic,
+# "terminal" outside a Jupyter kernel and "captured" inside one (the view shows it per input;
+# output from threads would otherwise land in whichever cell happens to be current).
+ECHO_MODES = ("captured", "cell", "terminal")
+echo_mode: str | None = None
+# The older switch, still honoured (a worker process sets it False: its output travels as log
+# messages): True is "terminal", False "captured".
 echo_output: bool | None = None
+
+# The kernel side of "cell" echo (``concur_nb.notebook.cell_echo``), installed by set_echo.
+cell_echo: CellEcho | None = None
+
+
+class CellEcho(Protocol):
+    def note_call(self, call_id: str) -> None: ...
+
+    def write(self, original: TextIO, call_id: str, text: str) -> None: ...
+
+
+def set_echo(mode: str | None) -> None:
+    """Choose where the output of inputs (``print``, logging) is shown, besides their logs.
+
+    - ``"captured"``: only in each input's log (the view, ``f.logs(id)``); the default in a
+      notebook.
+    - ``"cell"``: also streamed, line by line and prefixed with the input's id, into the cell
+      that made the call (in a Jupyter kernel; elsewhere the same as "terminal").
+    - ``"terminal"``: also written to the process's stdout/stderr, whole lines prefixed with
+      the input's id (``[in-1a2b] text``); the default outside a notebook.
+    - ``None``: back to the default.
+
+    Example::
+
+        concur_nb.set_echo("cell")
+        f.map(range(10))   # the inputs' prints appear under this cell as they come
+    """
+    global echo_mode, cell_echo
+    if mode is not None and mode not in ECHO_MODES:
+        from ._errors import InvalidError
+
+        raise InvalidError(
+            f"set_echo(mode={mode!r}): mode must be one of {', '.join(map(repr, ECHO_MODES))} "
+            "or None (the default: 'captured' in a notebook, 'terminal' elsewhere)."
+        )
+    if mode == "cell" and cell_echo is None and "ipykernel" in sys.modules:
+        # The one front-end piece the core loads itself, and only on this explicit request:
+        # it needs the kernel's parent message, which only the notebook side knows about.
+        import importlib
+
+        cell_echo = importlib.import_module("concur_nb.notebook.cell_echo").CellRouter.install()
+    echo_mode = mode
+
+
+def get_echo() -> str:
+    """The echo mode in effect (see ``set_echo``)."""
+    if echo_mode is not None:
+        if echo_mode == "cell" and cell_echo is None:
+            return "terminal"  # not in a kernel
+        return echo_mode
+    if echo_output is not None:
+        return "terminal" if echo_output else "captured"
+    return "terminal" if _should_echo() else "captured"
+
+
+def note_call(call_id: str) -> None:
+    """Remember the cell a call is made from, so "cell" echo streams its inputs' lines there.
+
+    Called by the engine when a call is made; costs nothing unless "cell" echo is on.
+    """
+    router = cell_echo
+    if router is not None and echo_mode == "cell":
+        router.note_call(call_id)
 
 
 def current_input_id() -> str | None:
@@ -78,6 +145,56 @@ def _should_echo() -> bool:
     return not _hooks.in_kernel()
 
 
+# Partial lines echoed per (input id, stream): echo writes whole lines only, so the lines of
+# inputs running side by side never interleave mid-line.
+_partial: dict[tuple[str, str], tuple[str, str]] = {}  # -> (call id, unfinished line)
+_echo_lock = threading.Lock()
+
+
+def _echo(original: TextIO, stream: str, work: RunningWork, text: str) -> None:
+    key = (work.id, stream)
+    with _echo_lock:
+        pending = _partial.pop(key, ("", ""))[1] + text
+        *lines, rest = pending.split("\n")
+        if rest:
+            _partial[key] = (work.call_id, rest)
+        if lines:
+            _write_lines(original, work, lines)
+
+
+def _write_lines(original: TextIO, work: RunningWork, lines: list[str]) -> None:
+    """Write whole lines, prefixed with the input's id, in one write (under ``_echo_lock``)."""
+    block = "".join(f"[{work.id}] {line}\n" for line in lines)
+    router = cell_echo
+    if router is not None and echo_mode == "cell":
+        router.write(original, work.call_id, block)
+    else:
+        original.write(block)
+
+
+class _Ended:
+    """Stands for an input that has ended, when only its id is known."""
+
+    def __init__(self, input_id: str, call_id: str) -> None:
+        self.id = input_id
+        self.call_id = call_id
+        self.cancel_requested = False
+
+
+def flush_echo(input_id: str) -> None:
+    """Echo the unfinished last line of ``input_id``'s output (the engine calls this when the
+    input ends), so a final ``print(..., end="")`` is not lost or glued to another line."""
+    if not _partial:
+        return
+    with _echo_lock:
+        for stream in ("stdout", "stderr"):
+            held = _partial.pop((input_id, stream), None)
+            if held is not None:
+                original = getattr(sys, stream)
+                original = getattr(original, "_original", original)
+                _write_lines(original, _Ended(input_id, held[0]), [held[1]])
+
+
 class _StreamRouter:
     """Stands in for ``sys.stdout``/``sys.stderr``: input output to its log, the rest through.
 
@@ -92,8 +209,11 @@ class _StreamRouter:
         work = current_work.get()
         if work is None or not _sink(work, self._name, text):
             return self._original.write(text)
-        if _should_echo():
-            self._original.write(text)
+        if echo_mode is not None:
+            if echo_mode != "captured":
+                _echo(self._original, self._name, work, text)
+        elif _should_echo():
+            _echo(self._original, self._name, work, text)
         return len(text)
 
     def writelines(self, lines: Any) -> None:

@@ -9,10 +9,35 @@ append to a deque), never block.
 from __future__ import annotations
 
 import dataclasses
+import html
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+
+def human_seconds(value: float | None) -> str:
+    """A duration, human sized: ``0.0123`` -> ``"12.3 ms"``, ``None`` -> ``"-"``."""
+    if value is None:
+        return "-"
+    if value < 1e-3:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1:
+        return f"{value * 1e3:.1f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    return f"{value / 60:.1f} min"
+
+
+def _html_table(title: str, rows: list[tuple[str, str]]) -> str:
+    cells = "".join(
+        f'<tr><td style="color:#777;padding-right:12px;text-align:left">{html.escape(k)}</td>'
+        f'<td style="text-align:left">{html.escape(v)}</td></tr>'
+        for k, v in rows
+    )
+    return f"<b>{html.escape(title)}</b><table>{cells}</table>"
+
 
 # --- per-input logs ---------------------------------------------------------------------------
 
@@ -74,11 +99,30 @@ class InputInfo:
 
     @property
     def duration(self) -> float | None:
-        """Run time of the latest attempt so far (None if it never started)."""
-        if self.started_at is None:
+        """Run time of the latest attempt (None until it has both started and finished)."""
+        if self.started_at is None or self.finished_at is None:
             return None
-        end = self.finished_at if self.finished_at is not None else None
-        return None if end is None else end - self.started_at
+        return self.finished_at - self.started_at
+
+    def age_text(self, now: float | None = None) -> str:
+        """``succeeded in 1.20 s``, ``running for 3.0 s``, ``queued for 2.0 s``."""
+        now = time.monotonic() if now is None else now
+        if self.duration is not None:
+            return f"{self.status} in {human_seconds(self.duration)}"
+        if self.started_at is not None and self.finished_at is None:
+            return f"{self.status} for {human_seconds(max(0.0, now - self.started_at))}"
+        if self.finished_at is not None:  # settled without ever starting (cancelled queued)
+            return self.status
+        return f"{self.status} for {human_seconds(max(0.0, now - self.queued_at))}"
+
+    def __repr__(self) -> str:
+        where = f" on {self.container_id}" if self.container_id else ""
+        retry = f", attempt {self.attempts}" if self.attempts > 1 else ""
+        error = f": {self.error}" if self.error else ""
+        return f"<input {self.id} of {self.function}: {self.age_text()}{where}{retry}{error}>"
+
+    def _repr_html_(self) -> str:
+        return html.escape(repr(self))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +200,35 @@ class FunctionSnapshot:
     def slots_in_use(self) -> int:
         return sum(c.in_use for c in self.containers)
 
+    def _fields(self) -> list[tuple[str, str]]:
+        live = sum(c.status in ("starting", "running", "draining") for c in self.containers)
+        limit = "∞" if self.max_containers is None else str(self.max_containers)
+        age = human_seconds(max(0.0, time.monotonic() - self.taken_at))
+        return [
+            ("backend", self.backend),
+            ("max / target inputs", f"{self.max_inputs} / {self.target_inputs}"),
+            ("containers", f"{live} of at most {limit}"),
+            ("queued / in flight", f"{self.queued} / {self.in_flight}"),
+            (
+                "succeeded / failed / cancelled",
+                f"{self.succeeded} / {self.failed} / {self.cancelled} of {self.submitted}",
+            ),
+            ("throughput", f"{self.throughput:.1f}/s"),
+            (
+                "run time p50 / p95",
+                f"{human_seconds(self.run_time.p50)} / {human_seconds(self.run_time.p95)}",
+            ),
+            ("queue wait p95", human_seconds(self.queue_wait.p95)),
+            ("taken", f"{age} ago"),
+        ]
+
+    def __repr__(self) -> str:
+        body = " · ".join(f"{k} {v}" for k, v in self._fields())
+        return f"<snapshot of {self.name}: {body}>"
+
+    def _repr_html_(self) -> str:
+        return _html_table(f"snapshot of {self.name}", self._fields())
+
 
 # --- events -----------------------------------------------------------------------------------
 
@@ -230,8 +303,11 @@ class Metrics:
         return self.succeeded + self.failed + self.cancelled
 
     def throughput(self, now: float, window: float = 5.0) -> float:
-        """Inputs finished per second over about the last ``window`` seconds."""
-        done = self.finished
+        """Inputs settled (succeeded or failed, not cancelled) per second, recent ``window``.
+
+        Cancels are not work done: counting them made the rate leap a hundredfold on a cancel.
+        """
+        done = self.succeeded + self.failed
         if not self._marks or now - self._marks[-1][0] >= 0.25:  # many readers share marks
             self._marks.append((now, done))
         for at, count in self._marks:
@@ -241,3 +317,63 @@ class Metrics:
         if self.first_submit_at is None or now <= self.first_submit_at:
             return 0.0
         return done / (now - self.first_submit_at)
+
+
+# --- load over time ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadSample:
+    """One function's load at clock time ``at``; the counts are running totals."""
+
+    at: float
+    in_flight: int
+    queued: int
+    containers: int
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
+class LoadHistory:
+    """A bounded time series of ``LoadSample``s: one writer (the pool), any number of readers.
+
+    Appending to a deque is atomic; readers copy it under a lock shared with nothing hot, and
+    retry if the writer moved it under them.
+    """
+
+    def __init__(self, limit: int = 36_000) -> None:  # an hour at 10 samples a second
+        self._samples: deque[LoadSample] = deque(maxlen=limit)
+
+    def record(self, sample: LoadSample) -> None:
+        self._samples.append(sample)
+
+    def latest(self) -> LoadSample | None:
+        try:
+            return self._samples[-1]
+        except IndexError:
+            return None
+
+    def since(self, t: float | None = None) -> list[LoadSample]:
+        """Samples taken at or after ``t`` (all of them for None), oldest first."""
+        for _ in range(10):
+            try:
+                samples = list(self._samples)
+                break
+            except RuntimeError:  # "deque mutated during iteration": the writer appended
+                continue
+        else:
+            samples = []
+        if t is None:
+            return samples
+        lo, hi = 0, len(samples)
+        while lo < hi:  # samples are in time order: bisect on ``at``
+            mid = (lo + hi) // 2
+            if samples[mid].at < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        return samples[lo:]
+
+    def __len__(self) -> int:
+        return len(self._samples)

@@ -10,8 +10,10 @@ browser fails; elsewhere it skips.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -84,14 +86,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[str]:
-    """JupyterLab on 127.0.0.1 with a token, isolated from the user's settings; yields its URL."""
-    port, token = free_port(), "concur-nb-test-token"
-    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    # No news or update checks: the machine is offline, and toasts would cover the dashboard.
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
+    """JupyterLab on a notebook that runs ``tune(slow_io)``; yields the notebook's URL."""
     nb = new_notebook(cells=[new_code_cell(NOTEBOOK_CELL)])
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -101,6 +96,29 @@ def lab(tmp_path: Path) -> Iterator[str]:
     work = tmp_path / "work"
     work.mkdir()
     nbformat.write(nb, work / "dashboard.ipynb")
+    with serve_lab(tmp_path, work) as base:
+        yield f"{base}/lab/tree/dashboard.ipynb?token={TOKEN}"
+
+
+TOKEN = "concur-nb-test-token"
+
+
+@contextlib.contextmanager
+def serve_lab(tmp_path: Path, work: Path) -> Iterator[str]:
+    """JupyterLab on 127.0.0.1 with a token, serving ``work``, isolated from the user's
+    settings; yields its base URL."""
+    port = free_port()
+    settings = tmp_path / "lab-settings" / "@jupyterlab"
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "notebook-extension").mkdir(parents=True)
+    # No news or update checks: the machine is offline, and toasts would cover the dashboard.
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    # Every cell stays rendered (no windowing), so views far up the page can be read.
+    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"})
+    )
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
@@ -119,10 +137,11 @@ def lab(tmp_path: Path) -> Iterator[str]:
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
+            f"--IdentityProvider.token={TOKEN}",
             f"--ServerApp.root_dir={work}",
             "--LabApp.news_url=",
             "--LabApp.extension_manager=readonly",  # no calls to PyPI
+            "--LabApp.expose_app_in_browser=True",  # the test runs all cells as the menu does
             "--allow-root",  # containers and CI often run as root
         ],
         env=env,
@@ -137,10 +156,10 @@ def lab(tmp_path: Path) -> Iterator[str]:
                 log.flush()
                 tail = (tmp_path / "lab.log").read_text(errors="replace")[-2000:]
                 raise AssertionError(f"JupyterLab exited with {server.returncode}:\n{tail}")
-            return _answers(f"{base}/api/status?token={token}")
+            return _answers(f"{base}/api/status?token={TOKEN}")
 
         wait_for(ready, 60, "JupyterLab to start")
-        yield f"{base}/lab/tree/dashboard.ipynb?token={token}"
+        yield base
     finally:
         server.terminate()
         try:
@@ -199,7 +218,7 @@ def run_first_cell(page: Any) -> None:
 
 def check_dashboard(page: Any) -> None:
     header = page.locator(".cnb-header")
-    header.wait_for(timeout=90_000)  # the first plotly import in a kernel takes seconds
+    header.wait_for(timeout=90_000)
 
     def attr(locator: Any, name: str) -> str | None:
         try:
@@ -251,12 +270,159 @@ def check_dashboard(page: Any) -> None:
     texts = lines.all_inner_texts()
     assert texts and all(t.startswith(f"{input_id} step ") for t in texts), (input_id, texts)
 
-    # The plotly charts arrive once the kernel has imported plotly (seconds, in the background).
-    charts = page.locator(".cnb-dashboard .js-plotly-plot")
-    charts.first.wait_for(timeout=90_000)
+    # The charts are SVG drawn in the kernel, with their data: points from the first frame.
+    charts = page.locator(".cnb-dashboard svg.cnb-chart")
     wait_for(lambda: charts.count() == 2, 30, "both charts")
+    wait_for(lambda: drawn_points(page.locator(".cnb-dashboard")) >= 2, 30, "points drawn")
     page.wait_for_timeout(1000)  # let them draw a few more points before the picture
     target = page.locator(".cnb-tuner")
     target.screenshot(path=str(ARTIFACTS / "dashboard.png"))
     if os.environ.get("CONCUR_NB_UPDATE_SCREENSHOT") == "1":  # the README's picture, on demand
         shutil.copy(ARTIFACTS / "dashboard.png", ROOT / "docs" / "dashboard.png")
+
+
+PANEL_CELL = """\
+import time
+import concur_nb
+from concur_nb.notebook import Dashboard
+
+@concur_nb.concurrent(max_inputs=4)
+def docked(x):
+    time.sleep(0.2)
+    return x
+
+call = docked.spawn_map(range(200))
+Dashboard(docked, where="panel")
+"""
+
+
+def test_a_docked_view_opens_in_a_side_panel(tmp_path: Path) -> None:
+    sync_api = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = new_notebook(cells=[new_code_cell(PANEL_CELL)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, work / "panel.ipynb")
+    with serve_lab(tmp_path, work) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{base}/lab/tree/panel.ipynb?token={TOKEN}")
+            run_first_cell(page)
+            page.locator(".jp-OutputArea-output", has_text="shown in a side panel").wait_for()
+            docked = page.locator(".cnb-dashboard")
+            docked.first.wait_for(timeout=60_000)
+            # Not under the cell: in the panel beside the notebook.
+            inside = docked.first.evaluate("e => !!e.closest('.jp-Notebook')")
+            assert not inside, "the docked view was drawn in the notebook"
+            head = docked.first.locator(".cnb-header").first
+            wait_for(lambda: int(head.get_attribute("data-succeeded") or 0) > 0, 30, "work done")
+            assert "totals of all its calls" in head.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "panel.png"))
+        except BaseException:
+            if "page" in locals():
+                page.screenshot(path=str(ARTIFACTS / "panel-failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+# --- the tutorials' views ---------------------------------------------------------------------
+
+
+def drawn_points(view: Any) -> int:
+    """The most points any line of ``view``'s charts has on screen (0: a blank chart)."""
+    counts = view.locator("svg.cnb-chart polyline.cnb-series").evaluate_all(
+        """lines => lines.map(l => {
+            const box = l.getBBox();
+            const n = l.points.numberOfItems;
+            return (box.width > 0 || box.height > 0) ? n : Math.min(n, 1);
+        })"""
+    )
+    return max(counts, default=0)
+
+
+def view_counts(view: Any) -> dict[str, int]:
+    attrs = view.evaluate("e => Object.assign({}, e.dataset)")
+    return {k: int(v) for k, v in attrs.items() if str(v).isdigit()}
+
+
+def run_all_cells(page: Any) -> None:
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
+    page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) | Idle").wait_for()
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def all_cells_done(page: Any) -> bool:
+    prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    return bool(prompts) and all(re.search(r"\[\d+\]", p) for p in prompts)
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("stem", ["01_quickstart", "03_tuning"])
+def test_tutorial_views_draw_points_count_their_call_and_stay_frozen(
+    stem: str, tmp_path: Path
+) -> None:
+    sync_api = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in (f"{stem}.ipynb", "demo_api.py"):
+        shutil.copy(ROOT / "notebooks" / name, work / name)
+    with serve_lab(tmp_path, work) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{base}/lab/tree/{stem}.ipynb?token={TOKEN}")
+            run_all_cells(page)
+            check_tutorial_views(page, stem)
+        except BaseException:
+            if "page" in locals():
+                page.screenshot(path=str(ARTIFACTS / f"{stem}-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def check_tutorial_views(page: Any, stem: str) -> None:
+    frozen = page.locator(".cnb-frozen")
+    # The first view freezes while later cells still run: keep what it showed then.
+    frozen.first.wait_for(timeout=120_000)
+    first_html = frozen.first.inner_html()
+    first = view_counts(frozen.first)
+    if stem == "01_quickstart":
+        assert first["total"] == 20 and first["succeeded"] == 20, first  # cell 3: 20 inputs
+        assert "20 done of 20" in frozen.first.inner_text()
+    frozen.first.scroll_into_view_if_needed()
+    frozen.first.screenshot(path=str(ARTIFACTS / f"{stem}-view.png"))
+    if os.environ.get("CONCUR_NB_UPDATE_SCREENSHOT") == "1":
+        shutil.copy(ARTIFACTS / f"{stem}-view.png", ROOT / "docs" / f"{stem}-view.png")
+    wait_for(lambda: all_cells_done(page), 300, "every cell to run")
+    page.wait_for_timeout(1500)  # the last refresher ticks land
+    assert not page.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+        has_text="Traceback",
+    ).count()
+    # Later cells ran more work on the same function: the summary above did not move.
+    assert frozen.first.inner_html() == first_html
+    views = frozen.all()
+    assert views, "no frozen summary"
+    for view in views:
+        c = view_counts(view)
+        assert c["succeeded"] + c["failed"] + c["cancelled"] == c["total"], c
+        assert f"{c['succeeded']} done of {c['total']}" in view.inner_text()
+        assert drawn_points(view) >= 2, f"a blank chart in the summary of {c}"
+    if stem == "01_quickstart":
+        assert [view_counts(v)["total"] for v in views[:2]] == [20, 100]
+    for live in page.locator(".cnb-dashboard").all():  # views still live (a function's)
+        assert drawn_points(live) >= 2, "a live view with a blank chart"
+        head = live.locator(".cnb-header").first
+        if head.get_attribute("data-scope") == "function":
+            assert "totals of all its calls" in head.inner_text()

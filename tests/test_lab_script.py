@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -60,8 +61,22 @@ def test_lab_script_serves_jupyterlab_on_the_tutorials_at_127_0_0_1() -> None:
             assert get(f"{base}/api/contents")[0] == 403
             status, listing = get(f"{base}/api/contents?token={token}")
             assert status == 200 and "01_quickstart.ipynb" in listing
+            # No news prompt: it covered the corner of the dashboards.
+            url = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+            status, body = get(f"{url}?token={token}")
+            defaults = json.loads(body)["schema"]["properties"]  # the overrides land here
+            assert status == 200 and defaults["fetchNews"]["default"] == "false"
+            assert defaults["checkForUpdates"]["default"] is False
         finally:
             stop(lab)
+
+
+def test_lab_script_installs_only_what_jupyterlab_needs() -> None:
+    script = (ROOT / "scripts" / "lab.sh").read_text()
+    assert "bash scripts/setup.sh" not in script and "apt-get" not in script
+    assert '".[lab]"' in script
+    extras = (ROOT / "pyproject.toml").read_text()
+    assert 'lab = ["concur-nb[notebook]", "jupyterlab' in extras
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

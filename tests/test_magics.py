@@ -193,6 +193,9 @@ def test_dashboard_and_tune_magics_show_the_named_or_latest_function(ip: Interac
     assert isinstance(dash, Dashboard) and dash.fn is ip.user_ns["watched"]
     latest = ip.run_line_magic("concurrent_dashboard", "")
     assert latest.fn is ip.user_ns["watched"]
+    assert dash.where == "cell" and "totals of all its calls" in dash.header.value
+    docked = ip.run_line_magic("concurrent_dashboard", "watched --panel")
+    assert docked.where == "panel" and docked.fn is ip.user_ns["watched"]
     tuner = ip.run_line_magic("concurrent_tune", "watched")
     assert isinstance(tuner, Tuner) and tuner.max_inputs.value == 3
 

@@ -52,6 +52,11 @@ CELLS = [
     again = auto.maybe_show(double)  # one automatic dashboard per function per cell
     (type(auto_dash).__name__, again)
     """,
+    """
+    from concur_nb.notebook import Dashboard
+    docked = Dashboard(double, where="panel")
+    docked
+    """,
 ]
 
 
@@ -86,11 +91,18 @@ def test_notebook_uses_every_magic_and_widget_in_a_real_kernel() -> None:
     status = text_of(cells[5]).splitlines()
     assert status[0].startswith("function") and any(r.startswith("double ") for r in status)
     # The dashboard is a widget where one can render, with a text/HTML summary beside it.
-    dash = outputs_of(cells[6], "execute_result")[0].data
+    dash = outputs_of(cells[6])[0].data
     assert WIDGET in dash and "cnb-summary" in dash["text/html"]
-    assert "function: double" in dash["text/plain"]
-    # --background showed a live dashboard at once; the tuner shows sliders and a dashboard.
-    assert WIDGET in outputs_of(cells[8], "display_data")[0].data
+    assert (
+        "function: double" in dash["text/plain"] and "totals of all its calls" in dash["text/plain"]
+    )
+    # --background showed the call's live view at once; it froze into the call's summary when
+    # the call ended (two cells later): static HTML with its counts, no widget left.
+    [background] = outputs_of(cells[8], "display_data")
+    assert WIDGET not in background.data
+    assert 'class="cnb-frozen"' in background.data["text/html"]
+    assert "6 done of 6" in background.data["text/html"]
+    # the tuner shows sliders and a dashboard.
     assert WIDGET in outputs_of(cells[9], "execute_result")[0].data
     assert text_of(cells[10]) == "[0, 1, 2, 3, 4, 5]"
     sweep_html = "".join(o.data.get("text/html", "") for o in outputs_of(cells[11]))
@@ -98,6 +110,9 @@ def test_notebook_uses_every_magic_and_widget_in_a_real_kernel() -> None:
     assert any("application/vnd.plotly.v1+json" in o.data for o in outputs_of(cells[11]))
     assert text_of(cells[12]).endswith("('Dashboard', None)")
     assert len(outputs_of(cells[12], "display_data")) == 1
+    # The docked view went to a side panel (a sidecar widget); the cell says where it is.
+    assert "shown in a side panel" in text_of(cells[13])
+    assert not outputs_of(cells[13], "error")
     # nbclient saved the widgets' state, so the notebook renders them after the kernel is gone.
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     headers = [

@@ -116,6 +116,14 @@ def test_recommends_the_smallest_setting_near_the_best_throughput_and_bursting_r
     assert "reaches 87% of the best throughput" in rec.reason and "burst" in rec.reason
 
 
+def test_a_best_at_the_edge_of_the_range_is_said_so() -> None:
+    rec = recommend([row(2, 20, 0.1), row(4, 40, 0.1), row(8, 80, 0.1)])
+    assert (rec.target_inputs, rec.max_inputs) == (8, 8)
+    assert "largest setting tried (8)" in rec.reason and "sweep larger values" in rec.reason
+    inside = recommend([row(2, 20, 0.1), row(4, 40, 0.1), row(8, 40, 0.1)])
+    assert "largest setting tried" not in inside.reason
+
+
 def test_a_tight_latency_bound_wins_over_throughput() -> None:
     table = [row(1, 10, 0.1), row(4, 38, 0.2), row(16, 100, 0.5)]
     rec = recommend(table, latency_bound=0.25)
@@ -144,7 +152,8 @@ def test_sweep_measures_each_setting_recommends_and_restores_the_settings() -> N
     assert (io_bound.settings.max_inputs, io_bound.settings.target_inputs) == (3, 2)
     assert io_bound.settings.max_containers is None
     figure = result.figure()
-    assert [t.name for t in figure.data] == ["throughput (/s)", "p95 run time (s)"]
+    assert [t.name for t in figure.data] == ["throughput (/s)", "p95 run time (ms)"]
+    assert list(figure.layout.xaxis.tickvals) == [r.max_inputs for r in result.table]
     assert "recommended: target_inputs=16" in repr(result)
     assert "<table>" in result._repr_html_()
     assert result.rows()[0]["max_inputs"] == 1

@@ -11,6 +11,7 @@ The committed notebooks carry no outputs and match their sources in ``scripts/tu
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 import time
@@ -116,7 +117,9 @@ def ssh_env() -> Iterator[dict[str, str]]:
 @pytest.mark.real
 @pytest.mark.timeout(NOTEBOOK_BUDGET + 60)
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
-def test_tutorial_runs_top_to_bottom(path: Path, request: pytest.FixtureRequest) -> None:
+def test_tutorial_runs_top_to_bottom(
+    path: Path, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     env = {"CONCUR_NB_SSH_HOST": ""}
     if path.stem == SSH_TUTORIAL:
         env = request.getfixturevalue("ssh_env")
@@ -129,3 +132,34 @@ def test_tutorial_runs_top_to_bottom(path: Path, request: pytest.FixtureRequest)
         shown = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
         assert "running on SSH host" in shown, "tutorial 6 did not use the SSH host"
         assert " ssh running " in shown, "tutorial 6 shows no ssh container"
+    saved = tmp_path / path.name
+    nbformat.write(nb, saved)  # what a user reopens (or GitHub, or nbviewer, shows)
+    check_frozen_summaries(nbformat.read(saved, as_version=4), path.stem)
+
+
+def frozen_summaries(nb: nbformat.NotebookNode) -> list[tuple[int, dict[str, int], str]]:
+    """(cell index, counts, html) of every frozen call summary among the saved outputs."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html", "")
+            if 'class="cnb-frozen"' in html:
+                head = html.split(">", 1)[0]
+                counts = {k: int(v) for k, v in re.findall(r'data-(\w+)="(\d+)"', head)}
+                found.append((index, counts, html))
+    return found
+
+
+def check_frozen_summaries(nb: nbformat.NotebookNode, stem: str) -> None:
+    """Each frozen summary is static text/html with its call's final counts, adding up."""
+    summaries = frozen_summaries(nb)
+    for index, c, html in summaries:
+        assert c["succeeded"] + c["failed"] + c["cancelled"] == c["total"], (index, c)
+        assert c["queued"] == c["running"] == c["cancelling"] == 0, (index, c)
+        assert f"{c['succeeded']} done of {c['total']}" in html
+        assert "<svg" in html and 'class="cnb-series"' in html
+    if stem == "01_quickstart":
+        # The 20-input map under cell 3 and the 100-input call of the Dashboard cell.
+        totals = [c["total"] for _, c, _ in summaries]
+        assert totals[:2] == [20, 100], totals
+        assert all(c["succeeded"] == c["total"] for _, c, _ in summaries[:2])

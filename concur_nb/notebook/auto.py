@@ -1,4 +1,4 @@
-"""The dashboard that appears by itself when a blocking call runs long in a notebook.
+"""The view that appears by itself when a blocking call runs long in a notebook.
 
 The core never imports this module: ``concur_nb/__init__.py`` installs a ``_hooks.long_wait``
 that imports it and calls ``maybe_show(fn, call)`` once a blocking call in a kernel has waited
@@ -7,7 +7,8 @@ help, and does nothing (quickly) otherwise:
 
 - not in a Jupyter kernel (a script, terminal IPython), or not on the kernel's main thread;
 - turned off: ``concur_nb.notebook.auto.enabled = False`` or ``CONCUR_NB_AUTO_DASHBOARD=0``;
-- this cell already shows a dashboard of ``fn`` (one per function per cell, not one per call).
+- this cell already shows a view of ``fn`` (one per function per cell, not one per call), or
+  the call already has a view (``Dashboard(f, call=call)`` in an earlier cell).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _shown: dict[tuple[int, int], Any] = {}  # (id(fn), execution count) -> the dash
 
 
 def maybe_show(fn: Any, call: Any = None) -> Any:
-    """Show a live dashboard of ``fn`` in the current cell if that is useful; return it or None."""
+    """Show the live view of ``call`` (a ``FunctionCall`` of ``fn``) in the current cell if
+    that is useful; return it or None. Without a call, the view of ``fn``'s totals."""
     if not enabled or not in_kernel() or threading.current_thread() is not threading.main_thread():
         return None
     shell = ipython()
@@ -38,7 +40,10 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
         return None
     from IPython.display import display
 
-    from .dashboard import Dashboard
+    from .dashboard import Dashboard, shown_calls
+
+    if getattr(call, "object_id", None) in shown_calls:
+        return None  # this call has a view already (shown in an earlier cell, say)
 
     # Forget dashboards of earlier cells: a cell's dashboard only dedupes within that cell.
     for old in [k for k in _shown if k[1] != key[1]]:
@@ -46,7 +51,7 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
     # Only a handle with cancel() drives the "Cancel call" button; otherwise it cancels all.
     dash = Dashboard(fn, call=call if callable(getattr(call, "cancel", None)) else None)
     _shown[key] = dash
-    display(dash)  # its _repr_mimebundle_ starts it live
+    display(dash)  # live; or the call's summary, if it ended meanwhile
     return dash
 
 

@@ -1,15 +1,18 @@
-"""The live dashboard of one concurrent function: a view over its snapshots, logs and events.
+"""The live view of a call or of a function: widgets over the engine's state, refreshed
+by one throttled thread.
 
 Example::
 
     call = f.spawn_map(range(1000))
-    concur_nb.dashboard(f, call=call)   # last expression of a cell: shows it, live
+    Dashboard(f, call=call)   # that call: done of 1000, its inputs and logs; frozen when done
+    Dashboard(f)              # the function: the totals of all its calls, live
+    Dashboard(f, where="panel")  # the same, docked in a JupyterLab side panel
 
-One ``Refresher`` redraws it at most ``rate`` times a second while the function has inputs
-queued or in flight (the input list, log and charts at most ``detail_rate`` times), each redraw
-batched per widget with ``hold_sync``; when the work is done it stops and leaves a static
-summary. Outside a widget front-end the same object shows as text or
-HTML (``repr``, ``_repr_html_``).
+One ``Refresher`` redraws it at most ``rate`` times a second while there is work (the input
+list, log and charts at most ``detail_rate`` times), each redraw batched per widget with
+``hold_sync``. A call's view, once the call has ended, **freezes**: it becomes static HTML (final
+counts, latency percentiles, SVG charts) that is also what a saved notebook keeps. Outside a
+widget front-end the same object shows as text or HTML (``repr``, ``_repr_html_``).
 """
 
 from __future__ import annotations
@@ -17,17 +20,22 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
 
+from .._errors import InvalidError
 from .._state import Event, FunctionSnapshot, InputInfo, LogLine
 from . import summary
 from ._env import in_kernel
 from ._protocol import Cancellable, Watchable
-from .charts import Charts, History
+from .charts import Charts
 from .refresher import Refresher
+from .scope import CallScope, FunctionScope, engine_call
+
+PLACES = ("cell", "panel")
 
 
 class Dashboard:
@@ -38,15 +46,26 @@ class Dashboard:
         fn: Watchable,
         *,
         call: Cancellable | None = None,
-        rate: float = 10.0,
+        where: str = "cell",
+        rate: float = 5.0,  # a counter and a bar need no more; each redraw costs ~1 ms
         detail_rate: float = 2.0,
         charts: bool = True,
         inputs_shown: int = 100,
         log_lines: int = 500,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if where not in PLACES:
+            raise InvalidError(
+                f"Dashboard(where={where!r}): where must be 'cell' (under the cell) or 'panel' "
+                "(a JupyterLab side panel, with the sidecar package)."
+            )
         self.fn = fn
         self.call = call
+        self.where = where
+        engine = engine_call(call)
+        self.scope: CallScope | FunctionScope = (
+            CallScope(fn, call, engine) if engine is not None else FunctionScope(fn)
+        )
         self._clock = clock
         self._detail_interval = 1.0 / detail_rate
         self._details_at = -float("inf")
@@ -58,8 +77,9 @@ class Dashboard:
         self._updating = False  # True while we set the input list ourselves
         self._unsubscribe: Callable[[], None] | None = None
         self._following = False
+        self._display_id: str | None = None
+        self.frozen: str | None = None  # the static summary, once a call's view has frozen
         self.snapshot: FunctionSnapshot | None = None
-        self.history = History()
         self.refresher = Refresher(self._tick, rate, name=f"concur_nb-dashboard-{fn.name}")
 
         self.header = W.HTML()
@@ -72,9 +92,6 @@ class Dashboard:
             description="Cancel call" if call is not None else "Cancel all", icon="ban"
         )
         self.note = W.HTML()
-        self.charts: Charts | None = None
-        self._charts_wanted = charts
-        self._chart_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))  # narrow: they stack
         for widget, name in [
             (self.header, "cnb-header-box"),
             (self.containers, "cnb-containers-box"),
@@ -90,29 +107,34 @@ class Dashboard:
         self.cancel_input_button.on_click(lambda _: self.cancel_selected())
         self.cancel_all_button.on_click(lambda _: self.cancel_all())
 
+        self.refresh()  # data first: the charts are drawn with it, never shown empty
+        self.charts: Charts | None = Charts(self.scope) if charts else None
         self.widget = self._layout()
         self.widget.add_class("cnb-dashboard")
-        self.refresh()
+        self.widget.add_class(f"cnb-{self.scope.kind}-view")
 
     def _layout(self) -> W.VBox:
-        """Header, container rows, charts, then the input list beside the log viewer."""
+        """Header, container rows, charts, then the input list beside the log viewer (they
+        stack when the output area is narrow)."""
         inputs_panel = W.VBox(
             [
                 W.HTML("<b>inputs</b> (running first, then recent)"),
                 self.inputs,
                 W.HBox([self.cancel_input_button, self.cancel_all_button]),
             ],
-            layout=W.Layout(width="45%"),
+            layout=W.Layout(flex="1 1 420px", min_width="360px"),
         )
         log_panel = W.VBox(
-            [W.HTML("<b>logs</b>"), self.search, self.log], layout=W.Layout(width="55%")
+            [W.HTML("<b>logs</b>"), self.search, self.log],
+            layout=W.Layout(flex="1 1 420px", min_width="360px"),
         )
+        charts = () if self.charts is None else (self.charts.timeline, self.charts.latency)
         return W.VBox(
             [
                 self.header,
                 self.containers,
-                self._chart_box,
-                W.HBox([inputs_panel, log_panel]),
+                W.HBox(charts, layout=W.Layout(flex_flow="row wrap")),
+                W.HBox([inputs_panel, log_panel], layout=W.Layout(flex_flow="row wrap")),
                 self.note,
             ]
         )
@@ -120,56 +142,17 @@ class Dashboard:
     # --- life cycle -------------------------------------------------------------------------
 
     def start(self) -> Dashboard:
-        """Follow the function live, redrawing at most ``rate`` times a second while it works."""
+        """Follow live, redrawing at most ``rate`` times a second while there is work."""
+        if self.frozen is not None:
+            return self
         self._following = True
         self.refresher.start()
-        if self._charts_wanted and self.charts is None:
-            # The first plotly import in a process takes seconds: never make the cell (or a
-            # blocking call's auto-dashboard) wait for it; the charts appear when ready.
-            threading.Thread(
-                target=self.ensure_charts, name="concur_nb-charts", daemon=True
-            ).start()
         return self
 
     def poke(self) -> None:
         """Redraw soon, if the dashboard is live (a setting changed, a button was pressed)."""
         if self._following:
             self.refresher.poke()
-
-    def ensure_charts(self) -> Charts | None:
-        """Build the charts now if they are wanted and not built yet; return them."""
-        with self._lock:
-            if not self._charts_wanted or self.charts is not None:
-                return self.charts
-            self._charts_wanted = False
-        try:
-            charts = self._new_charts()
-        except ImportError as exc:  # plotly's FigureWidget needs anywidget
-            self.note.value = f"<i>charts unavailable: {exc}</i>"
-            return None
-        with self._lock:
-            charts.draw()
-            self._chart_box.children = (charts.timeline, charts.latency)
-            self.charts = charts  # last: whoever sees it sees drawn charts
-        return charts
-
-    def _new_charts(self) -> Charts:
-        """Charts, drawn once, importing plotly (and numpy) first if needed.
-
-        Built off the cell's thread, the import can meet the same modules being imported by the
-        cell (numpy, say): Python then hands this thread a partially initialized module to
-        avoid a deadlock. That import is simply tried again once the other one is done.
-        """
-        for _ in range(20):
-            try:
-                charts = Charts(self.history)
-                charts.draw()
-                return charts
-            except (ImportError, AttributeError) as exc:
-                if "partially initialized" not in str(exc):
-                    raise
-                time.sleep(0.25)
-        return Charts(self.history)
 
     def stop(self) -> None:
         """Stop following; the widgets keep their last state."""
@@ -184,16 +167,54 @@ class Dashboard:
 
     @property
     def done(self) -> bool:
-        """True when nothing is queued or in flight (the view is a static summary)."""
+        """True when what the view is bound to has no work left (a call's view: it ended)."""
+        if self.scope.kind == "call":
+            return self.scope.finished
         snap = self.snapshot
         return snap is not None and not (snap.queued or snap.in_flight)
+
+    def freeze(self) -> str:
+        """Turn a call's ended view into its static summary, in place; return that HTML.
+
+        The widgets are replaced by one HTML block, and the output is re-published as plain
+        HTML where the front-end still listens, so a saved notebook keeps the summary.
+        """
+        with self._lock:
+            if self.frozen is not None:
+                return self.frozen
+            scope = self.scope
+            assert isinstance(scope, CallScope), "only a call's view freezes"
+            self.frozen = frozen = scope.frozen_html()
+            self._following = False
+            self._drop_subscription()
+            block = W.HTML(frozen)
+            block.add_class("cnb-frozen-box")
+            self.widget.children = (block,)
+            for widget in (self.header, self.containers, self.inputs, self.search, self.log):
+                widget.close()
+            if self._display_id is not None:
+                _publish(self._frozen_bundle(), self._display_id, update=True)
+        self.refresher.stop()
+        return frozen
+
+    def _frozen_bundle(self) -> dict[str, Any]:
+        assert self.frozen is not None and isinstance(self.scope, CallScope)
+        return {"text/html": self.frozen, "text/plain": self.scope.frozen_text()}
 
     # While work runs the refresher polls snapshots and nobody listens to events, so the engine
     # pays nothing per input (an event subscriber costs it a few microseconds per event). Only
     # an idle dashboard subscribes: the first event of new work wakes it, and it unsubscribes.
 
     def _tick(self) -> bool:
+        if self.frozen is not None:
+            return False
         snap = self._redraw(full=False)
+        if self.scope.kind == "call":
+            if self.scope.finished:
+                self._redraw(full=True)
+                self.freeze()
+                return False
+            return True
         if snap.queued or snap.in_flight:
             self._drop_subscription()
             return True
@@ -224,16 +245,21 @@ class Dashboard:
         with self._lock:
             snap = self.fn.snapshot()
             self.snapshot = snap
+            if self.frozen is not None:
+                return snap
             now = self._clock()
+            self.scope.update(snap, snap.taken_at)
             # The header and slot bars are cheap and move at `rate`. The input list, the log and
-            # the charts are the dear part (and plotly's redraws the dearest): they move at
-            # `detail_rate`, and on every redraw of an idle function, so the final one is whole.
-            busy = bool(snap.queued or snap.in_flight)
+            # the charts are the dear part: they move at `detail_rate`, and on every redraw of
+            # an idle view, so the final one is whole.
+            busy = self.scope.busy(snap)
             details = full or not busy or now - self._details_at >= self._detail_interval
-            recent = self.fn.inputs(limit=self._inputs_shown) if details else []
+            recent = self.scope.inputs(self._inputs_shown) if details else []
             with _held(self.header, self.containers, self.inputs, self.log):
-                self.header.value = summary.header_html(snap)
-                self.containers.value = summary.containers_html(snap)
+                self.header.value = self.scope.header_html(snap)
+                self.containers.value = summary.containers_html(
+                    snap, shared=self.scope.kind == "call"
+                )
                 if details:
                     self._draw_inputs(recent, snap.taken_at)
                     self._draw_log(recent)
@@ -242,10 +268,9 @@ class Dashboard:
                 self.note.value = f"<i>dashboard error: {type(error).__name__}: {error}</i>"
             if details:
                 self._details_at = now
-                self.history.add_finished(recent)
-                self.history.record(snap)  # a slower series holds more minutes in its points
-                if self.charts is not None:
-                    self.charts.draw()
+                charts = getattr(self, "charts", None)
+                if charts is not None:
+                    charts.draw()
             return snap
 
     def _draw_inputs(self, recent: list[InputInfo], now: float) -> None:
@@ -320,10 +345,21 @@ class Dashboard:
     # --- display ----------------------------------------------------------------------------
 
     def text(self) -> str:
-        return summary.text(self.snapshot or self.fn.snapshot())
+        if self.frozen is not None and isinstance(self.scope, CallScope):
+            return self.scope.frozen_text()
+        snap = self.snapshot or self.fn.snapshot()
+        if isinstance(self.scope, CallScope):
+            return f"{self.scope.title()}: {self.scope.progress}"
+        return f"{self.scope.title()}\n{summary.text(snap)}"
 
     def html(self) -> str:
-        return summary.html_summary(self.snapshot or self.fn.snapshot())
+        if self.frozen is not None:
+            return self.frozen
+        snap = self.snapshot or self.fn.snapshot()
+        return (
+            f'<div class="cnb-summary">{self.scope.header_html(snap)}'
+            f"{summary.containers_html(snap)}</div>"
+        )
 
     def __repr__(self) -> str:
         return self.text()
@@ -335,6 +371,11 @@ class Dashboard:
         """The widget where a front-end can render it, and text/HTML for everything else."""
         with self._lock:
             self.refresh()
+            if self.scope.kind == "call" and self.scope.finished:
+                self._redraw(full=True)
+                self.freeze()
+            if self.frozen is not None:
+                return self._frozen_bundle()
             bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
             bundle["text/plain"] = self.text()
             bundle["text/html"] = self.html()
@@ -342,16 +383,91 @@ class Dashboard:
             self.start()  # shown in a notebook: go live
         return bundle
 
+    def _ipython_display_(self) -> None:
+        """Shown in a notebook: under the cell with a display id (so the frozen summary can
+        replace it), or in a side panel."""
+        if self.where == "panel":
+            self._show_in_panel()
+            return
+        bundle = self._repr_mimebundle_()
+        if isinstance(self.scope, CallScope):
+            shown_calls[self.scope.call_id] = None
+            while len(shown_calls) > 1000:
+                del shown_calls[next(iter(shown_calls))]
+        self._display_id = self._display_id or uuid.uuid4().hex
+        _publish(bundle, self._display_id, update=False)
+        if self.frozen is None and isinstance(self.scope, CallScope):
+            _freeze_at_cell_end(self)
+
+    def _show_in_panel(self) -> None:
+        from IPython.display import display
+
+        try:
+            from sidecar import Sidecar
+        except ImportError as exc:
+            raise InvalidError(
+                "Dashboard(where='panel') needs the sidecar package: pip install sidecar "
+                "(or concur-nb[notebook]), then reload JupyterLab."
+            ) from exc
+        panel = Sidecar(title=self.scope.title()[:40])
+        self.panel = panel
+        with panel:
+            display(self.widget)
+        self.refresh()
+        if in_kernel():
+            self.start()
+        display({"text/plain": f"{self.scope.title()}: shown in a side panel"}, raw=True)
+
 
 def dashboard(fn: Watchable, *, call: Cancellable | None = None, **options: Any) -> Dashboard:
-    """A live dashboard of ``fn``; shown (and started) when it is a cell's value or displayed.
+    """A live view of ``call`` (or of ``fn``'s totals without one); shown (and started) when
+    it is a cell's value or displayed.
 
     Example::
 
-        f.spawn_map(range(10_000))
-        concur_nb.dashboard(f)
+        call = f.spawn_map(range(10_000))
+        concur_nb.dashboard(f, call=call)
     """
     return Dashboard(fn, call=call, **options)
+
+
+# Ids of calls a view was shown for (oldest first): a later wait on the same call, in another
+# cell, shows no second view of it.
+shown_calls: dict[str, None] = {}
+
+# Call views shown and not frozen yet. A view must freeze before its cell's execution ends:
+# JupyterLab applies a display update only while the cell that showed it is running, so a
+# blocking call's view is frozen in the kernel's own post_execute step, not by a thread race.
+_unfrozen: list[Dashboard] = []
+_hooked: set[int] = set()
+
+
+def _freeze_at_cell_end(view: Dashboard) -> None:
+    from ._env import ipython
+
+    shell = ipython()
+    if shell is None:
+        return
+    _unfrozen.append(view)
+    if id(shell) not in _hooked:
+        _hooked.add(id(shell))
+        shell.events.register("post_execute", _freeze_ended_views)
+
+
+def _freeze_ended_views() -> None:
+    for view in list(_unfrozen):
+        if view.frozen is None:
+            view._redraw(full=True)
+            if view.scope.finished:
+                view.freeze()
+        if view.frozen is not None or not view._following:
+            _unfrozen.remove(view)
+
+
+def _publish(bundle: dict[str, Any], display_id: str, update: bool) -> None:
+    from IPython.display import display
+
+    display(bundle, raw=True, display_id=display_id, update=update)
 
 
 def _held(*widgets: W.Widget) -> contextlib.ExitStack:

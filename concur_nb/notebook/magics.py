@@ -209,13 +209,15 @@ class ConcurrentMagics(Magics):
 
     @magic_arguments()
     @argument("target", nargs="?", help="a concurrent function (default: the latest one)")
+    @argument("--panel", action="store_true", help="open it in a JupyterLab side panel")
     @line_magic
     def concurrent_dashboard(self, line: str) -> Any:
-        """Show the live dashboard of a concurrent function."""
+        """Show the live view of a concurrent function's totals (all its calls)."""
         from .dashboard import Dashboard
 
         args = parse_argstring(self.concurrent_dashboard, line)
-        return Dashboard(self._function(args.target, "%concurrent_dashboard"))
+        fn = self._function(args.target, "%concurrent_dashboard")
+        return Dashboard(fn, where="panel" if args.panel else "cell")
 
     @magic_arguments()
     @argument("target", nargs="?", help="a concurrent function (default: the latest one)")

@@ -9,22 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from .._state import ContainerSnapshot, FunctionSnapshot, InputInfo, LogLine
+from .._state import ContainerSnapshot, FunctionSnapshot, InputInfo, LogLine, human_seconds
 
 LIVE_CONTAINER = ("starting", "running", "draining")
 
 
-def seconds(value: float | None) -> str:
-    """A duration, human sized: ``0.0123`` -> ``"12.3 ms"``."""
-    if value is None:
-        return "-"
-    if value < 1e-3:
-        return f"{value * 1e6:.0f} µs"
-    if value < 1:
-        return f"{value * 1e3:.1f} ms"
-    if value < 120:
-        return f"{value:.2f} s"
-    return f"{value / 60:.1f} min"
+seconds = human_seconds  # one formatting of durations, shared with the engine's reprs
 
 
 def live_containers(snap: FunctionSnapshot) -> list[ContainerSnapshot]:
@@ -87,7 +77,8 @@ def text(snap: FunctionSnapshot) -> str:
 _CELL = "padding:1px 8px 1px 0;text-align:left;white-space:nowrap"
 
 
-def header_html(snap: FunctionSnapshot) -> str:
+def header_html(snap: FunctionSnapshot, title: str = "") -> str:
+    head = f'<div style="margin-bottom:3px"><b>{html.escape(title)}</b></div>' if title else ""
     cells = "".join(
         f'<div style="display:inline-block;margin:0 14px 2px 0">'
         f'<span style="color:#777">{html.escape(k)}</span> <b>{html.escape(v)}</b></div>'
@@ -100,8 +91,10 @@ def header_html(snap: FunctionSnapshot) -> str:
     return (
         f'<div class="cnb-header" data-state="{state_word(snap)}" data-queued="{snap.queued}" '
         f'data-in-flight="{snap.in_flight}" data-slots="{snap.slots_in_use}" '
-        f'data-max-inputs="{snap.max_inputs}" data-finished="{snap.finished}">'
-        f"{cells}{warnings}</div>"
+        f'data-max-inputs="{snap.max_inputs}" data-finished="{snap.finished}" '
+        f'data-scope="function" data-total="{snap.submitted}" data-succeeded="{snap.succeeded}" '
+        f'data-failed="{snap.failed}" data-cancelled="{snap.cancelled}">'
+        f"{head}{cells}{warnings}</div>"
     )
 
 
@@ -122,7 +115,8 @@ def slot_bar_html(c: ContainerSnapshot, width_px: int = 220) -> str:
     )
 
 
-def containers_html(snap: FunctionSnapshot) -> str:
+def containers_html(snap: FunctionSnapshot, shared: bool = False) -> str:
+    """A row per live container; ``shared``: say they serve every call of the function."""
     rows = []
     for c in live_containers(snap):
         where = html.escape(c.host + (f" · gpu {', '.join(c.gpus)}" if c.gpus else ""))
@@ -133,9 +127,18 @@ def containers_html(snap: FunctionSnapshot) -> str:
             f'<td style="{_CELL}">{c.in_use} / {c.max_inputs} (target {c.target_inputs})</td>'
             f'<td style="{_CELL}">{c.inputs_done} done</td><td style="{_CELL}">{where}</td></tr>'
         )
+    caption = (
+        f'<caption style="text-align:left;color:#777">containers of {html.escape(snap.name)}, '
+        "shared by all its calls</caption>"
+        if shared
+        else ""
+    )
     if not rows:
         return '<div class="cnb-containers" style="color:#777">no containers running</div>'
-    return f'<table class="cnb-containers" style="border-collapse:collapse">{"".join(rows)}</table>'
+    return (
+        f'<table class="cnb-containers" style="border-collapse:collapse">{caption}'
+        f"{''.join(rows)}</table>"
+    )
 
 
 def html_summary(snap: FunctionSnapshot) -> str:
@@ -149,7 +152,9 @@ def input_label(info: InputInfo, now: float) -> str:
     A running input's time is shown in whole seconds, so its label changes at most once a
     second: the list stays still enough to click on while it refreshes.
     """
-    if info.started_at is None:
+    if info.started_at is None and info.finished_at is not None:
+        took = "never ran"  # cancelled (or failed) while still queued
+    elif info.started_at is None:
         took = f"waiting {max(0.0, now - info.queued_at):.0f} s"
     elif info.finished_at is None:
         took = f"for {max(0.0, now - info.started_at):.0f} s"

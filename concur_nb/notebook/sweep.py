@@ -76,21 +76,38 @@ class SweepResult:
         import plotly.graph_objects as go
 
         xs = [r.max_inputs for r in self.table]
+        p95_ms = [None if r.p95 is None else r.p95 * 1000 for r in self.table]
         fig = go.Figure(
             data=[
                 go.Scatter(x=xs, y=[r.throughput for r in self.table], name="throughput (/s)"),
-                go.Scatter(
-                    x=xs, y=[r.p95 for r in self.table], name="p95 run time (s)", yaxis="y2"
-                ),
+                go.Scatter(x=xs, y=p95_ms, name="p95 run time (ms)", yaxis="y2"),
             ],
             layout=go.Layout(
-                title=dict(text=f"sweep of {self.function}: {self.recommendation.reason}"),
-                xaxis=dict(title="max_inputs", type="log" if max(xs) > 8 * min(xs) else "linear"),
-                yaxis=dict(title="inputs per second", rangemode="tozero"),
-                yaxis2=dict(title="p95 run time (s)", overlaying="y", side="right"),
-                legend=dict(orientation="h", y=-0.2),
+                title=dict(
+                    text=f"sweep of {self.function}: recommended target_inputs="
+                    f"{self.recommendation.target_inputs}, max_inputs="
+                    f"{self.recommendation.max_inputs}"
+                ),
+                # The settings tried, and only those, as ticks: a log axis otherwise reads
+                # "2 3 4 ... 10 2 3".
+                xaxis=dict(
+                    title="max_inputs",
+                    type="log" if max(xs) > 8 * min(xs) else "linear",
+                    tickvals=xs,
+                    ticktext=[str(x) for x in xs],
+                ),
+                yaxis=dict(title="inputs per second", rangemode="tozero", tickformat=",.3~g"),
+                yaxis2=dict(
+                    title="p95 run time (ms)",
+                    overlaying="y",
+                    side="right",
+                    rangemode="tozero",
+                    tickformat=",.3~g",
+                ),
+                margin=dict(l=70, r=80, t=60, b=60),
+                legend=dict(orientation="h", y=-0.25),
                 height=380,
-                title_font_size=12,
+                title_font_size=13,
             ),
         )
         rec = self.recommendation
@@ -180,6 +197,11 @@ def recommend(
         reason += (
             f"; up to {top.max_inputs} keeps p95 run time within {_s(bound)}, "
             "so containers can burst there while new ones start"
+        )
+    if len(rows) > 1 and best.max_inputs == rows[-1].max_inputs:
+        reason += (
+            f"; the best throughput was at the largest setting tried ({best.max_inputs}): "
+            "it may keep growing, so sweep larger values too"
         )
     return Recommendation(knee.max_inputs, top.max_inputs, reason)
 

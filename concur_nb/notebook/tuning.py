@@ -72,11 +72,16 @@ class Tuner:
             self.dashboard = dashboard
         else:
             self.dashboard = Dashboard(fn) if dashboard else None
+        # Sliders in a row that wraps (two columns on a wide page), the view below them at
+        # full width: side by side, the view was squeezed and the sliders left a hole.
         controls = W.VBox(
-            [W.HTML(f"<b>tune {fn.name}</b>"), *self.sliders, self.message],
-            layout=W.Layout(min_width="440px"),
+            [
+                W.HTML(f"<b>tune {fn.name}</b>"),
+                W.HBox(self.sliders, layout=W.Layout(flex_flow="row wrap")),
+                self.message,
+            ]
         )
-        self.widget = W.HBox([controls] + ([self.dashboard.widget] if self.dashboard else []))
+        self.widget = W.VBox([controls] + ([self.dashboard.widget] if self.dashboard else []))
         self.widget.add_class("cnb-tuner")
 
     @property

@@ -12,7 +12,7 @@
 # - **async functions** run them as **asyncio tasks** on one event loop (so they must not block
 #   the loop).
 #
-# This notebook runs both, shows the live dashboard, and measures what `max_inputs` changes.
+# This notebook runs both, shows the live views, and measures what `max_inputs` changes.
 
 # %%
 import asyncio
@@ -38,12 +38,12 @@ sleep_sync
 
 # %% [markdown]
 # `.remote(x)` runs one input and waits for it; `.map(xs)` runs one input per item and yields
-# the outputs in order. Twenty inputs of half a second each, ten at a time, take about one
-# second instead of ten:
+# the outputs in order. Twenty inputs of 0.6 s each, ten at a time, take about 1.2 s instead
+# of 12 (and, taking more than a second, show their call's view under the cell):
 
 # %%
 started = time.perf_counter()
-ids = list(sleep_sync.map([0.5] * 20))
+ids = list(sleep_sync.map([0.6] * 20))
 print(f"20 inputs in {time.perf_counter() - started:.2f} s; the first ids: {ids[:3]}")
 
 # %% [markdown]
@@ -66,12 +66,16 @@ ids = [i async for i in sleep_async.map.aio([0.5] * 20)]
 print(f"20 async inputs in {time.perf_counter() - started:.2f} s")
 
 # %% [markdown]
-# ## The dashboard
+# ## Live views
 #
-# `spawn_map` starts the inputs and returns at once with a `FunctionCall`; the dashboard
-# follows the function live: the containers and their slots in use, the queue, throughput,
-# latency, and the list of inputs (click one to read its logs). Blocking calls that take more
-# than a second show a dashboard by themselves.
+# You have already seen one: a blocking call that takes more than a second (the `map` above)
+# shows **its call's view** by itself, and when the call ends the view **freezes** into a
+# summary: final counts, run-time percentiles and a chart of the call from its start. The
+# summary is plain HTML, so it stays in the saved notebook.
+#
+# `spawn_map` starts the inputs and returns at once with a `FunctionCall`. `Dashboard(f,
+# call=call)` follows that call live: done of 100, a progress bar, the rate and an ETA, its
+# inputs (click one to read its logs) and the containers it runs on.
 
 # %%
 from concur_nb.notebook import Dashboard
@@ -80,16 +84,23 @@ call = sleep_sync.spawn_map([0.2] * 100)
 Dashboard(sleep_sync, call=call)
 
 # %%
-outputs = call.get()  # waits for all 100; the dashboard above settles into a summary
+outputs = call.get()  # waits for all 100; the view above freezes into the call's summary
 len(outputs)
 
 # %% [markdown]
+# `Dashboard(sleep_sync)` (no call) shows the function's **totals** across all its calls,
+# and says so in its title; `Dashboard(sleep_sync, where="panel")` docks it in a JupyterLab
+# side panel instead of piling views up in cells.
+
 # ## What `max_inputs` changes, measured
 #
 # `update(...)` changes the settings of a function in place, even while it runs. Here the same
 # 20 inputs of 0.2 s run with 1, 2, 5, 10 and 20 slots per container (one container):
 
 # %%
+from concur_nb.notebook import auto
+
+auto.enabled = False  # five timed runs: no view under this cell (it would show the first only)
 rows = []
 for max_inputs in [1, 2, 5, 10, 20]:
     sleep_sync.update(max_inputs=max_inputs, target_inputs=max_inputs)
@@ -97,6 +108,7 @@ for max_inputs in [1, 2, 5, 10, 20]:
     sleep_sync.for_each([0.2] * 20)
     rows.append((max_inputs, time.perf_counter() - started))
 
+auto.enabled = True
 for max_inputs, seconds in rows:
     print(f"max_inputs={max_inputs:>2}: {seconds:5.2f} s  ({20 / seconds:5.1f} inputs/s)")
 
@@ -115,11 +127,13 @@ go.Figure(
 
 # %% [markdown]
 # Throughput grows with `max_inputs` while the inputs only wait. For inputs that *compute*, it
-# would not: see tutorial 5. `snapshot()` is the engine's view of a function at one moment:
+# would not: see tutorial 5. `snapshot()` is the engine's view of a function at one moment,
+# and prints as a short summary:
 
 # %%
 snap = sleep_sync.snapshot()
 print(f"succeeded={snap.succeeded} failed={snap.failed} p50 run time={snap.run_time.p50:.3f} s")
+snap
 
 # %% [markdown]
 # ## Also: magics

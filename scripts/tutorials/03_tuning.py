@@ -17,7 +17,7 @@
 import time
 
 import demo_api
-import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 import concur_nb
 from concur_nb.notebook import tune
@@ -84,29 +84,52 @@ print(f"{len(results)} inputs done")
 
 # %%
 def plot_slots(samples, settings):
-    fig = go.Figure()
+    """One row per container (lines of containers side by side hid each other), the queue
+    below; each row marks target_inputs and max_inputs."""
     ids = sorted({c.id for _, snap in samples for c in snap.containers})
-    for cid in ids:
+    fig = make_subplots(
+        rows=len(ids) + 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        subplot_titles=[f"{cid}: inputs in flight" for cid in ids] + ["queued"],
+    )
+    for row, cid in enumerate(ids, start=1):
         points = [
             (t, c.in_use if c.status == "running" else None)
             for t, snap in samples
             for c in snap.containers
             if c.id == cid
         ]
-        fig.add_scatter(x=[t for t, _ in points], y=[u for _, u in points], name=cid)
+        fig.add_scatter(
+            x=[t for t, _ in points], y=[u for _, u in points], name=cid, row=row, col=1
+        )
+        for y, color, label, where in [
+            (settings.target, "green", "target_inputs", "bottom right"),
+            (settings.max_inputs, "red", "max_inputs", "top right"),
+        ]:
+            fig.add_hline(
+                y=y,
+                line_dash="dash",
+                line_color=color,
+                row=row,
+                col=1,
+                annotation_text=label if row == 1 else None,
+                annotation_position=where,
+            )
+        fig.update_yaxes(range=[0, settings.max_inputs + 2], row=row, col=1)
     fig.add_scatter(
         x=[t for t, _ in samples],
         y=[s.queued for _, s in samples],
         name="queued",
         line=dict(dash="dot", color="gray"),
+        row=len(ids) + 1,
+        col=1,
     )
-    fig.add_hline(
-        y=settings.target, line_dash="dash", line_color="green", annotation_text="target_inputs"
+    fig.update_layout(
+        height=130 * (len(ids) + 1) + 80, showlegend=False, margin=dict(l=50, r=20, t=40, b=40)
     )
-    fig.add_hline(
-        y=settings.max_inputs, line_dash="dash", line_color="red", annotation_text="max_inputs"
-    )
-    fig.update_layout(height=360, xaxis_title="seconds", yaxis_title="inputs in flight")
+    fig.update_xaxes(title_text="seconds", row=len(ids) + 1, col=1)
     return fig
 
 
@@ -134,10 +157,10 @@ for d in Catalog.snapshot().decisions:
 # %% [markdown]
 # ## Tuning widgets
 #
-# `tune(fn)` shows sliders beside the live dashboard. Each move calls `fn.update(...)` while
-# the inputs run: lower `max_inputs` and the slots in use follow; raise `max_containers` and
-# the autoscaler adds containers. The work must run in the background (`spawn_map`): the
-# notebook handles a slider only while the kernel is idle.
+# `tune(fn)` shows sliders above the live view of the function's totals. Each move calls
+# `fn.update(...)` while the inputs run: lower `max_inputs` and the slots in use follow; raise
+# `max_containers` and the autoscaler adds containers. The work must run in the background
+# (`spawn_map`): the notebook handles a slider only while the kernel is idle.
 
 # %%
 call = Catalog().price.spawn_map(range(3000))

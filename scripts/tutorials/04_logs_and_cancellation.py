@@ -58,9 +58,9 @@ for line in restock.logs(one.id):
     print(f"  [{line.stream}] {line.text}")
 
 # %% [markdown]
-# `search_logs(text)` finds lines across all inputs, each with its input id. (Each warning shows
-# twice: as a `log` record, and on `stderr`, where Python's last-resort handler prints warnings
-# of a logger that has no handler of its own.)
+# `search_logs(text)` finds lines across all inputs, each with its input id. (Each warning is
+# there once, as a `stderr` line: the logger has no handler of its own, so Python's last-resort
+# handler prints it to `stderr`, which is captured.)
 
 # %%
 for input_id, line in restock.search_logs("expensive")[:6]:

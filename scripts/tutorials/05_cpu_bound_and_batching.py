@@ -48,7 +48,7 @@ print(f"one input takes {time.perf_counter() - started:.2f} s")
 
 
 # %%
-auto.enabled = False  # a live dashboard's redraws would take CPU from the work we time
+auto.enabled = False  # a live view's redraws would take CPU from the work we time
 
 
 def timed(fn, items) -> float:

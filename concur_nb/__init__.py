@@ -19,7 +19,9 @@ from ._classes import Cls as Cls
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id
+from ._context import get_echo as get_echo
 from ._context import input_cancelled as input_cancelled
+from ._context import set_echo as set_echo
 from ._control import FunctionCurrentStats as FunctionCurrentStats
 from ._decorators import batched as batched
 from ._decorators import concurrent as concurrent
@@ -57,7 +59,16 @@ def _show_a_view_of_the_long_wait(handle: object, call: object) -> None:
     auto.maybe_show(handle, call)
 
 
+def _cell_echo_router() -> object:
+    """The default ``_hooks.cell_echo``: what streams inputs' lines into the calling cell (the
+    kernel's parent message is the notebook side's to know)."""
+    from .notebook.cell_echo import CellRouter
+
+    return CellRouter.install()
+
+
 _hooks.long_wait = _show_a_view_of_the_long_wait
+_hooks.cell_echo = _cell_echo_router
 
 
 # The notebook front-end is loaded only when asked for: the engine imports no UI library.

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import _hooks
 from ._call_graph import InputNode, call_graph
+from ._call_progress import CallProgress, call_progress
 from ._containers.aio import input_loops
 from ._context import current_input_id
 from ._errors import CallTimeoutError, InputCancellation, InvalidError
 from ._outcomes import Call
+from ._progress import Closable, start_terminal_progress
 from ._state import LogLine
 from ._twins import TwinMethod, twin
 
@@ -68,12 +70,14 @@ class _Patience:
     waits (no polling), so Ctrl-C lands at once, before and after the hook fired.
     """
 
-    def __init__(self, handle: Any, pool: Pool, call: Call) -> None:
+    def __init__(self, handle: Any, pool: Pool, call: Call, progress: bool = True) -> None:
         self._handle = handle
         self._pool = pool
         self._call = call
-        watch = _hooks.long_wait is not None and _hooks.in_kernel()
+        # In a kernel the front-end's view shows the wait; in a terminal, a progress bar.
+        watch = _hooks.long_wait is not None if _hooks.in_kernel() else progress
         self._deadline = time.monotonic() + _hooks.AUTO_VIEW_AFTER if watch else None
+        self._bar: Closable | None = None
         # Inside a sync input, a cancel arrives as an exception raised into this thread, which
         # lands only between waits: wait in short slices there, so the child call it waits on
         # is cancelled with it (``CHILD_WAIT_SLICE``).
@@ -90,6 +94,9 @@ class _Patience:
         if self._deadline is None or time.monotonic() < self._deadline:
             return  # only a slice ended
         self._deadline = None
+        if not _hooks.in_kernel():
+            self._bar = start_terminal_progress(self._call, self._pool.name)
+            return
         hook = _hooks.long_wait
         if hook is None:
             return
@@ -99,19 +106,31 @@ class _Patience:
         except Exception:  # a display problem must never fail the user's call
             logger.debug("the long-wait hook failed", exc_info=True)
 
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
-def wait(handle: Any, call: Call, pool: Pool, timeout: float | None = None) -> bool:
-    """Block until ``call`` is done; Ctrl-C (a kernel interrupt) cancels its inputs."""
+
+def wait(
+    handle: Any, call: Call, pool: Pool, timeout: float | None = None, progress: bool = True
+) -> bool:
+    """Block until ``call`` is done; Ctrl-C (a kernel interrupt) cancels its inputs.
+
+    After a second, a kernel shows the call's view; a terminal, a progress bar (``progress``).
+    """
+    if timeout is not None:
+        return call.wait(timeout)
+    patience = _Patience(handle, pool, call, progress)
     try:
-        if timeout is not None:
-            return call.wait(timeout)
-        patience = _Patience(handle, pool, call)
         while not call.wait(patience.timeout()):
             patience.lost()
         return True
     except (KeyboardInterrupt, InputCancellation):  # Ctrl-C, or the waiting input's cancel
         pool.cancel(call.inputs, reason="interrupted")
         raise
+    finally:
+        patience.close()
 
 
 def outcome(call: Call, index: int, return_exceptions: bool) -> Any:
@@ -143,13 +162,14 @@ def iterate(
     start: int = 0,
     end: int | None = None,
     stop_rest: bool = True,
+    progress: bool = True,
 ) -> Iterator[Any]:
     """Yield outputs ``start:end`` as they come (in order, or as they finish).
 
     ``stop_rest``: the caller owns the call, so stopping early (or Ctrl-C) cancels what is left.
     """
     count = len(call.values) if end is None else min(end, len(call.values))
-    patience = _Patience(handle, pool, call)
+    patience = _Patience(handle, pool, call, progress)
     try:
         if order_outputs:
             for index in range(start, count):
@@ -171,6 +191,7 @@ def iterate(
             pool.cancel(call.inputs, reason="interrupted")
         raise
     finally:
+        patience.close()
         if stop_rest and not call.is_done():  # stopped early or an error is raised
             pool.cancel(call.inputs)
 
@@ -320,6 +341,11 @@ class FunctionCall:
 
     def done(self) -> bool:
         return self._call.is_done()
+
+    def progress(self) -> CallProgress:
+        """Where the call's inputs are: queued, running, cancelling, succeeded, failed,
+        cancelled (they add up to its size), with its rate and ETA."""
+        return call_progress(self._call)
 
     def _index(self, index: int | None) -> int | None:
         if index is not None and not (

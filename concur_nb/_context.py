@@ -81,12 +81,9 @@ def set_echo(mode: str | None) -> None:
             f"set_echo(mode={mode!r}): mode must be one of {', '.join(map(repr, ECHO_MODES))} "
             "or None (the default: 'captured' in a notebook, 'terminal' elsewhere)."
         )
-    if mode == "cell" and cell_echo is None and "ipykernel" in sys.modules:
-        # The one front-end piece the core loads itself, and only on this explicit request:
-        # it needs the kernel's parent message, which only the notebook side knows about.
-        import importlib
-
-        cell_echo = importlib.import_module("concur_nb.notebook.cell_echo").CellRouter.install()
+    make_router = _hooks.cell_echo
+    if mode == "cell" and cell_echo is None and _hooks.in_kernel() and make_router is not None:
+        cell_echo = make_router()  # the front-end's (installed by concur_nb/__init__.py)
     echo_mode = mode
 
 
@@ -152,7 +149,7 @@ _echo_lock = threading.Lock()
 
 
 def _echo(original: TextIO, stream: str, work: RunningWork, text: str) -> None:
-    key = (work.id, stream)
+    key = (work.id.partition("#")[0], stream)  # the input, whichever its attempt
     with _echo_lock:
         pending = _partial.pop(key, ("", ""))[1] + text
         *lines, rest = pending.split("\n")
@@ -164,7 +161,8 @@ def _echo(original: TextIO, stream: str, work: RunningWork, text: str) -> None:
 
 def _write_lines(original: TextIO, work: RunningWork, lines: list[str]) -> None:
     """Write whole lines, prefixed with the input's id, in one write (under ``_echo_lock``)."""
-    block = "".join(f"[{work.id}] {line}\n" for line in lines)
+    input_id = work.id.partition("#")[0]
+    block = "".join(f"[{input_id}] {line}\n" for line in lines)
     router = cell_echo
     if router is not None and echo_mode == "cell":
         router.write(original, work.call_id, block)

@@ -18,6 +18,7 @@ from ._call_graph import adopt
 from ._clock import Clock, MonotonicClock
 from ._containers.base import Target
 from ._containers.choice import resolve_backend
+from ._context import note_call
 from ._control import Autoscaler, FunctionCurrentStats, current_stats
 from ._errors import InvalidError
 from ._inputs import new_call_id
@@ -26,7 +27,7 @@ from ._outcomes import Call
 from ._pool import Pool
 from ._queues import BatchSpec
 from ._settings import Settings
-from ._state import Event, FunctionSnapshot, InputInfo, LogLine
+from ._state import Event, FunctionSnapshot, InputInfo, LoadSample, LogLine
 from ._timers import timers
 from ._variants import CLOUD_ONLY, Variants, batching_option, variant_name, warn_cloud_only
 from ._verbs import ALL, ONE, SPAWN, STREAM, Inputs, starred, verb, zipped
@@ -174,6 +175,11 @@ class _Handle:
 
     def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
         return self._pool_now().search_logs(text, limit)
+
+    def history(self, since: float | None = None) -> list[LoadSample]:
+        """The function's load over time (clock time, ~10 samples a second while it works),
+        from ``since`` on; views draw a call's history from its start."""
+        return self._pool_now().history(since=since)
 
     def cancel_input(self, input_id: str) -> bool:
         """Cancel one input by id; False if it is unknown or already finished."""
@@ -381,6 +387,7 @@ class Function(_Handle):
         call = Call(new_call_id(), len(arg_tuples), streaming)
         call.function = pool.name
         adopt(call)
+        note_call(call.id)
         pool.submit(call, self._method, arg_tuples, kwargs)
         return pool, call
 
@@ -403,18 +410,22 @@ class Function(_Handle):
         return_exceptions: bool = False,
         kwargs: dict[str, Any] | None = None,
         wrap_returned_exceptions: bool = True,
+        progress: bool = True,
     ) -> Inputs:
-        """Run one input per item (``zip`` of ``iterables``); yields the outputs.
+        """Run one input per item (``zip`` of ``iterables``); yields the outputs, in the order
+        of the inputs (``order_outputs=False``: as they finish).
 
-        ``order_outputs=False`` yields them as they finish; ``return_exceptions=True`` yields a
-        failed input's exception instead of raising it; ``kwargs`` go to every input.
-        (``wrap_returned_exceptions`` is Modal's; exceptions come back as they were raised.)
+        ``return_exceptions=True`` yields a failed input's exception instead of raising it;
+        ``kwargs`` go to every input; ``progress=False``: no bar in a terminal (also
+        ``CONCUR_NB_PROGRESS=0``). (``wrap_returned_exceptions`` is Modal's; exceptions come
+        back as they were raised.)
         """
         return Inputs(
             zipped(iterables),
             kwargs,
             order_outputs=order_outputs,
             return_exceptions=return_exceptions,
+            progress=progress,
         )
 
     @verb(STREAM)
@@ -426,6 +437,7 @@ class Function(_Handle):
         return_exceptions: bool = False,
         kwargs: dict[str, Any] | None = None,
         wrap_returned_exceptions: bool = True,
+        progress: bool = True,
     ) -> Inputs:
         """Like ``map``, with each item a tuple of arguments: ``f.starmap([(1, 2), (3, 4)])``."""
         return Inputs(
@@ -433,6 +445,7 @@ class Function(_Handle):
             kwargs,
             order_outputs=order_outputs,
             return_exceptions=return_exceptions,
+            progress=progress,
         )
 
     @verb(ALL)
@@ -441,10 +454,13 @@ class Function(_Handle):
         *iterables: Iterable[Any],
         kwargs: dict[str, Any] | None = None,
         ignore_exceptions: bool = False,
+        progress: bool = True,
     ) -> Inputs:
         """Run one input per item and wait for all; outputs are dropped, the first error raised
         (unless ``ignore_exceptions=True``)."""
-        return Inputs(zipped(iterables), kwargs, ignore_exceptions=ignore_exceptions)
+        return Inputs(
+            zipped(iterables), kwargs, ignore_exceptions=ignore_exceptions, progress=progress
+        )
 
     @verb(SPAWN)
     def spawn_map(self, *iterables: Iterable[Any], kwargs: dict[str, Any] | None = None) -> Inputs:

@@ -21,3 +21,7 @@ def in_kernel() -> bool:
 # kernel has waited ``AUTO_VIEW_AFTER`` seconds. None: nothing is shown.
 long_wait: Callable[[Any, Any], None] | None = None
 AUTO_VIEW_AFTER = 1.0
+
+# Makes the router that streams inputs' lines into the cell that made the call, for
+# ``set_echo("cell")`` in a kernel. None: that mode falls back to the terminal's echo.
+cell_echo: Callable[[], Any] | None = None

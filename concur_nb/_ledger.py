@@ -24,6 +24,8 @@ from ._state import (
     FunctionSnapshot,
     InputInfo,
     InputLog,
+    LoadHistory,
+    LoadSample,
     LogLine,
     Metrics,
     Percentiles,
@@ -41,6 +43,7 @@ logger = logging.getLogger("concur_nb")
 RECENT_INPUTS = 500  # finished inputs kept for the dashboard's input list
 LOGGED_INPUTS = 2000  # inputs whose logs are kept for reading and search
 LOG_LINES_PER_INPUT = 1000
+SAMPLE_EVERY = 0.1  # seconds between two load samples while inputs end
 
 
 class Ledger:
@@ -55,6 +58,8 @@ class Ledger:
         self.metrics = Metrics()
         self.recent: deque[Input] = deque(maxlen=RECENT_INPUTS)
         self._logged: dict[str, Input] = {}
+        self.history = LoadHistory()
+        self.next_sample = 0.0  # when the load is worth sampling again (``SAMPLE_EVERY``)
         self.decisions: deque[ScalingDecision] = deque(maxlen=200)
         self.warnings: deque[str] = deque(maxlen=20)
 
@@ -102,6 +107,23 @@ class Ledger:
         if lines and self.events.active:
             for line in lines:
                 self.emit("input_log", at, input_id=inp.id, data=line)
+
+    def sample(self, now: float) -> None:
+        """Record the load now (the pool calls it at most every ``SAMPLE_EVERY`` seconds while
+        inputs end, and whenever containers come or go), for views that draw it over time."""
+        m = self.metrics
+        self.history.record(
+            LoadSample(
+                now,
+                self._running.in_flight,
+                self._queues.queued,
+                self._fleet.active_count(),
+                m.succeeded,
+                m.failed,
+                m.cancelled,
+            )
+        )
+        self.next_sample = now + SAMPLE_EVERY
 
     def record_decision(self, decision: ScalingDecision) -> None:
         self.decisions.append(decision)

@@ -26,6 +26,7 @@ from typing import Any
 from ._clock import Clock
 from ._containers.base import CANCELLED as OUTCOME_CANCELLED
 from ._containers.base import OK, Backend, Container, Outcome, Target, Work
+from ._context import flush_echo
 from ._deadlines import Deadlines
 from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError, InvalidError
 from ._fleet import Fleet
@@ -47,7 +48,7 @@ from ._queues import BatchSpec, InputQueues, pack_batch, unpack_batch
 from ._running import RunningAttempts, count_death, deaths_error
 from ._settings import Settings
 from ._slots import RUNNING_SLOT, STARTING, Slot
-from ._state import FunctionSnapshot, InputInfo, LogLine, ScalingDecision
+from ._state import FunctionSnapshot, InputInfo, LoadSample, LogLine, ScalingDecision
 from ._timers import TimerThread
 
 SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
@@ -163,6 +164,8 @@ class Pool:
                 self._dispatch(now)
             if self._queues.queued:
                 self._scale_up_if_needed(now)
+            if now >= self._ledger.next_sample:
+                self._ledger.sample(now)
 
     def cancel(self, inputs: Iterable[Input], reason: str = "cancelled") -> None:
         """Cancel inputs: queued ones are dropped, running ones are interrupted."""
@@ -217,6 +220,7 @@ class Pool:
             slot.status = RUNNING_SLOT
             slot.started_at = slot.idle_since = now
             self._ledger.emit("container_started", now, container_id=container.id)
+            self._ledger.sample(now)
             self._dispatch(now)
             if slot.in_use == 0:
                 self._deadlines.want_wake(now + self.settings.scaledown_window)
@@ -235,6 +239,7 @@ class Pool:
                     self._queues.requeue(inp, now, front=True, alone=inp.method is None)
             self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
             self._warn(f"container {container.id} failed: {error}")
+            self._ledger.sample(now)
             if gone is not None and gone.give_up:  # the containers seem unable to live at all
                 self._fail_queued(error, now)
             self._record(now, "replace", f"container {container.id} failed: {error}", -1)
@@ -263,6 +268,8 @@ class Pool:
                 self._complete(attempt, outcome, now)
             else:
                 self._running.wound_down(work_id)
+            if now >= self._ledger.next_sample:
+                self._ledger.sample(now)
             slot = self._fleet.slots.get(container.id)
             if slot is None:
                 return None
@@ -294,6 +301,7 @@ class Pool:
             for inp in reversed(self._running.take_container(container.id)):
                 self._queues.requeue(inp, now, front=True)
             self._ledger.emit("container_stopped", now, container_id=container.id)
+            self._ledger.sample(now)
             self._stopped_event.notify_all()
             if not self._closed:
                 self._dispatch(now)
@@ -412,8 +420,9 @@ class Pool:
 
     def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
         self.metrics.run_times.append(now - (inp.started_at or now))
-        if inp.log is not None:
+        if inp.log is not None:  # it wrote something: end its last line, in the log and echo
             inp.log.flush(now)
+            flush_echo(inp.id)
         kind = result.kind
         if kind == OK:
             self._settle(inp, SUCCEEDED, result.value, now)
@@ -524,6 +533,9 @@ class Pool:
 
     def logs(self, input_id: str) -> list[LogLine]:
         return self._ledger.logs(input_id)
+
+    def history(self, since: float | None = None) -> list[LoadSample]:
+        return self._ledger.history.since(since)
 
     def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
         return self._ledger.search_logs(text, limit)

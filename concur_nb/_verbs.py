@@ -47,6 +47,7 @@ class Inputs:
         "ignore_exceptions",
         "kwargs",
         "order_outputs",
+        "progress",
         "return_exceptions",
         "single",
     )
@@ -60,6 +61,7 @@ class Inputs:
         return_exceptions: bool = False,
         ignore_exceptions: bool = False,
         single: bool = False,
+        progress: bool = True,
     ) -> None:
         self.arg_tuples = arg_tuples
         self.kwargs = dict(kwargs) if kwargs else {}
@@ -67,6 +69,7 @@ class Inputs:
         self.return_exceptions = return_exceptions
         self.ignore_exceptions = ignore_exceptions
         self.single = single
+        self.progress = progress  # a bar in a terminal once the wait is long
 
 
 def zipped(iterables: tuple[Iterable[Any], ...]) -> list[tuple[Any, ...]]:
@@ -125,7 +128,7 @@ def _stream(handle: Any, verb: str, inputs: Inputs) -> Iterator[Any]:
     )
     order = inputs.order_outputs
     pool, call = handle._submit(inputs.arg_tuples, inputs.kwargs, streaming=not order)
-    return iterate(handle, pool, call, order, inputs.return_exceptions)
+    return iterate(handle, pool, call, order, inputs.return_exceptions, progress=inputs.progress)
 
 
 def _stream_aio(handle: Any, verb: str, inputs: Inputs) -> AsyncIterator[Any]:
@@ -137,7 +140,7 @@ def _stream_aio(handle: Any, verb: str, inputs: Inputs) -> AsyncIterator[Any]:
 def _all(handle: Any, verb: str, inputs: Inputs) -> None:
     refuse_blocking_on_input_loop(f"{handle.name}.{verb}()", f"await {handle.name}.{verb}.aio(...)")
     pool, call = handle._submit(inputs.arg_tuples, inputs.kwargs, streaming=False)
-    wait(handle, call, pool)
+    wait(handle, call, pool, progress=inputs.progress)
     raise_first_error(call, inputs.ignore_exceptions)
 
 

@@ -4,6 +4,7 @@ subprocess; and the ``serve`` slot, which hands over to ``concur_nb.modal._serve
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -66,7 +67,8 @@ def test_run_parses_the_entrypoints_arguments_from_its_signature(tmp_path: Path)
         "--loud",
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines() == ["shouting hi", "result HI!HI!HI! 1.5"]
+    # an input's prints are echoed to the terminal as whole lines, after its id
+    assert unprefixed(out.stdout) == ["shouting hi", "result HI!HI!HI! 1.5"]
     quiet = run_cli(tmp_path, "run", "my_app.py::main", "--word", "ab", "--no-loud")
     assert quiet.stdout.strip() == "result abab 0.5"
 
@@ -77,7 +79,7 @@ def test_run_an_async_entrypoint_and_a_function_directly(tmp_path: Path) -> None
     assert out.stdout.strip().splitlines()[-1] == "async ['A!', 'A!']"
     direct = run_cli(tmp_path, "run", "my_app.py::shout", "--word", "x", "--times", "2")
     assert direct.returncode == 0, direct.stderr
-    assert direct.stdout.strip() == "shouting x"
+    assert unprefixed(direct.stdout) == ["shouting x"]
 
 
 def test_bad_arguments_and_ambiguous_entries_say_what_to_do(tmp_path: Path) -> None:
@@ -114,3 +116,7 @@ def test_serve_without_the_web_front_says_so(
 def test_no_command_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli.main([]) == 2
     assert "python -m concur_nb.modal run APP.py[::ENTRY]" in capsys.readouterr().err
+
+
+def unprefixed(stdout: str) -> list[str]:
+    return [re.sub(r"^\[in-[0-9a-f]+\] ", "", line) for line in stdout.strip().splitlines()]

@@ -36,8 +36,10 @@ PUBLIC = {
     "function",
     "functions",
     "gather",
+    "get_echo",
     "input_cancelled",
     "method",
+    "set_echo",
     "shutdown",
     "ssh",
     # the notebook front-end, loaded on first use

@@ -151,9 +151,6 @@ def test_the_bar_closes_with_its_final_counts(capsys: pytest.CaptureFixture[str]
     assert "quick" in err and "12/12" in err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="wired at merge: blocking waits call start_terminal_progress"
-)
 def test_a_plain_map_in_a_terminal_shows_the_bar_end_to_end() -> None:
     out = _run_in_pty(END_TO_END)
     assert "435" in out

@@ -45,7 +45,7 @@ def test_every_verb_and_twin_has_a_signature_without_self() -> None:
         assert "self" not in inspect.signature(verb).parameters, name
         assert "self" not in inspect.signature(verb.aio).parameters, name
         assert verb.__doc__ and verb.aio.__doc__, name
-    assert _params(f.for_each)[-1] == "ignore_exceptions: bool = False"
+    assert _params(f.for_each)[-2:] == ["ignore_exceptions: bool = False", "progress: bool = True"]
     assert inspect.iscoroutinefunction(f.spawn.aio)
     assert inspect.iscoroutinefunction(f.for_each.aio)
     # On the class, help(concur_nb.Function) lists each verb as a method, self first.

@@ -286,7 +286,7 @@ def test_ssh_arguments_are_checked_when_the_backend_is_made() -> None:
 def test_ssh_checks_host_keys_and_never_prompts() -> None:
     argv = ssh("gpu-box", ssh_options=["-i", "/home/me/.ssh/id_ed25519"]).argv("gpu-box")
     assert "BatchMode=yes" in argv and "ConnectTimeout=5" in argv
-    assert not any("StrictHostKeyChecking" in arg for arg in argv)
+    assert argv[1:5] == ["-T", "-o", "StrictHostKeyChecking=yes", "-o"]  # first: it wins
     assert argv[-1] == "exec python3 -m concur_nb.worker --orphan-timeout 30"
 
 

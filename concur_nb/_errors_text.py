@@ -29,6 +29,12 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or ``describe(exc)`` when that raises."""
+    text = _safe(str, exc)
+    return text if text is not None else describe(exc)
+
+
 def safe_repr(value: object) -> str:
     """``repr(value)``, or a placeholder naming its type when that raises."""
     shown = _safe(repr, value)

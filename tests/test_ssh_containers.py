@@ -287,7 +287,7 @@ def test_ssh_checks_host_keys_and_never_prompts() -> None:
     argv = ssh("gpu-box", ssh_options=["-i", "/home/me/.ssh/id_ed25519"]).argv("gpu-box")
     assert "BatchMode=yes" in argv and "ConnectTimeout=5" in argv
     assert argv[1:5] == ["-T", "-o", "StrictHostKeyChecking=yes", "-o"]  # first: it wins
-    assert argv[-1] == "exec python3 -m concur_nb.worker --orphan-timeout 30"
+    assert argv[-1].startswith("exec sh -c 'python3 -m concur_nb.worker --orphan-timeout 30;")
 
 
 # --- GPUs, with a stand-in nvidia-smi on the worker's PATH --------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import ContainerError
+from .._errors_text import safe_repr
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
 from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate_spec
@@ -38,7 +40,8 @@ class Launch:
     argv: list[str]
     kind: str  # "process" | "ssh"
     host_name: str
-    explain_exit: Callable[[int | None, str], str]  # (exit code, stderr tail) -> message
+    # (exit code or None if it could not run, stderr tail, whether the worker said hello)
+    explain_exit: Callable[[int | None, str, bool], str]
     send_sys_path: bool = False  # a local worker can import what this process can
     start_timeout: float = 60.0  # until the worker says hello
     heartbeat_timeout: float = 10.0  # silence after which a running worker is presumed dead
@@ -114,6 +117,9 @@ class ProcessContainer:
         self._pins = pins
         self._on_end = on_end
         self._lock = threading.Lock()
+        # Held while reporting from a thread other than the reader, so that nothing is
+        # reported after the end (the reader's own reports come before it, in order).
+        self._report_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._outbox: p.Outbox | None = None
         self._held: list[p.Message] | None = []  # sent before the target went out
@@ -185,7 +191,9 @@ class ProcessContainer:
         except ContainerError as error:
             self._end(error)
         except BaseException as exc:  # a bug on this side; still report, never hang the pool
-            bug = ContainerError(f"container {self.id} broke on the engine's side: {exc!r}")
+            bug = ContainerError(
+                f"container {self.id} broke on the engine's side: {safe_repr(exc)}"
+            )
             bug.__cause__ = exc
             self._end(bug)
 
@@ -200,7 +208,7 @@ class ProcessContainer:
             )
         except OSError as exc:
             raise ContainerError(
-                self._launch.explain_exit(None, f"{self._launch.argv[0]}: {exc.strerror}")
+                self._launch.explain_exit(None, f"{self._launch.argv[0]}: {exc.strerror}", False)
             ) from None
         assert process.stdin is not None and process.stderr is not None
         with self._lock:
@@ -246,7 +254,8 @@ class ProcessContainer:
             target_bytes = p.dump_payload(self._target)
         except Exception as exc:
             raise ContainerError(
-                f"{self._target.name} could not be pickled to send it to a worker: {exc!r}; "
+                f"{self._target.name} could not be pickled to send it to a worker: "
+                f"{safe_repr(exc)}; "
                 "functions that capture locks, open files or sockets cannot travel"
             ) from exc
         with self._lock:
@@ -312,7 +321,9 @@ class ProcessContainer:
             try:
                 return Outcome(OK, p.unpack(data))
             except Exception as exc:
-                return Outcome(ERROR, p.RemoteError(f"the result could not be unpickled: {exc!r}"))
+                return Outcome(
+                    ERROR, p.RemoteError(f"the result could not be unpickled: {safe_repr(exc)}")
+                )
         if kind == ERROR:
             return Outcome(ERROR, p.load_error(data, text))
         return Outcome(CANCELLED)
@@ -326,18 +337,23 @@ class ProcessContainer:
         if process is not None:
             try:
                 code = process.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # it closed the channel but lives on: end it
                 process.kill()
+                code = process.wait()
         if self._kill_reason is not None:
             return ContainerError(f"container {self.id} on {self.host_name}: {self._kill_reason}")
-        if code is not None:
-            self._stderr_closed.wait(1.0)  # so the tail holds the worker's last words
+        self._stderr_closed.wait(1.0)  # so the tail holds the worker's last words
         tail = "\n".join(self._stderr)
-        return ContainerError(self._launch.explain_exit(code, tail or str(why)))
+        said = tail if code is not None else tail or str(why)  # the code says more than an EOF
+        return ContainerError(self._launch.explain_exit(code, said, bool(self._hello)))
 
     def _end(self, error: BaseException | None) -> None:
-        """Report the end exactly once, then release the process and its GPUs."""
-        with self._lock:
+        """Report the end exactly once, then release the process and its GPUs.
+
+        ``failed``/``stopped`` is the container's last report: no ``finished`` follows it (the
+        pool takes back the works it placed here and never heard the end of).
+        """
+        with self._report_lock, self._lock:
             if self._ended:
                 return
             self._ended = True
@@ -422,22 +438,45 @@ class ProcessContainer:
         self._stderr_closed.set()
 
     def _unpicklable(self, work_id: str, exc: Exception) -> None:
-        error = p.RemoteError(f"the input's arguments could not be pickled: {exc!r}")
-        following = self._host.finished(self, work_id, Outcome(ERROR, error))
+        error = p.RemoteError(f"the input's arguments could not be pickled: {safe_repr(exc)}")
+        with self._report_lock:  # not after ``failed``: the pool has taken the work back then
+            if self._ended:
+                return
+            following = self._host.finished(self, work_id, Outcome(ERROR, error))
         if following is not None:
             self.submit(following)
 
 
-def local_explanation(python: str) -> Callable[[int | None, str], str]:
-    def explain(code: int | None, stderr: str) -> str:
+def exit_description(code: int) -> str:
+    """``"exited with code 3"``, or ``"was killed by signal SIGKILL (9)"`` for a negative code
+    (how ``subprocess`` reports a death by signal)."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "an unknown signal"
+    return f"was killed by signal {name} ({-code})"
+
+
+def local_explanation(python: str) -> Callable[[int | None, str, bool], str]:
+    def explain(code: int | None, stderr: str, started: bool) -> str:
+        said = stderr.strip()
         if code is None:
-            return f"could not start a worker process with {python!r}: {stderr}"
-        if "No module named" in stderr and "concur_nb" in stderr:
+            return f"could not start a worker process with {python!r}: {said}"
+        if "No module named" in said and "concur_nb" in said:
             return (
                 f"concur_nb is not importable by {python!r}; install it there "
                 f"(`{python} -m pip install concur-nb`)"
             )
-        return f"the worker process exited with code {code}:\n{stderr}".rstrip()
+        if not started:
+            return (
+                f"the worker did not start: {python!r} {exit_description(code)} before the "
+                "concur_nb worker said hello; pass the path of a Python interpreter that can "
+                f"import concur_nb (`{python} -m concur_nb.worker` must run)."
+                + (f"\n{said}" if said else "")
+            )
+        return f"the worker process {exit_description(code)}" + (f":\n{said}" if said else "")
 
     return explain
 

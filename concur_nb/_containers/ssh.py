@@ -26,7 +26,7 @@ from .._errors import InvalidError
 from .._validate import MAX_SECONDS, non_negative_number, shown
 from .base import ContainerHost, Target
 from .gpu import GpuSpec, validate_spec
-from .process import GpuPins, Launch, ProcessContainer
+from .process import GpuPins, Launch, ProcessContainer, exit_description
 
 # Options whose value is a local file path; such paths are never shown in messages.
 _PATH_OPTIONS = ("-i", "-F", "-E", "-S")
@@ -101,44 +101,45 @@ def redact(text: str, paths: Sequence[str]) -> str:
     return _KEYISH_PATH.sub("<path>", text)
 
 
+EXIT_MARK = "concur_nb-worker-exit-status"
+_EXIT_LINE = re.compile(rf"^{EXIT_MARK} (\d+)$", re.MULTILINE)
+
+
 def remote_command(python: str, worker_args: Sequence[str]) -> str:
-    """The command the remote shell runs; ``~/...`` in ``python`` still expands there."""
+    """The command the remote shell runs; ``~/...`` in ``python`` still expands there.
+
+    The worker runs under ``sh`` (whatever the login shell is: fish and csh differ), which
+    then writes how it ended to stderr: ssh itself only says 255 when it died of a signal.
+    """
     home = python.startswith("~/")
     program = "~/" + shlex.quote(python[2:]) if home else shlex.quote(python)
-    return " ".join(["exec", program, "-m", "concur_nb.worker", *map(shlex.quote, worker_args)])
+    worker = " ".join([program, "-m", "concur_nb.worker", *map(shlex.quote, worker_args)])
+    script = f'{worker}; s=$?; echo "{EXIT_MARK} $s" >&2; exit $s'
+    return f"exec sh -c {shlex.quote(script)}"
+
+
+def _worker_status(stderr: str) -> tuple[int | None, str]:
+    """(how the worker ended, as ``subprocess`` says it: negative for a signal), and stderr
+    without the line that said so; None when the worker's shell never said (the link broke)."""
+    found = _EXIT_LINE.findall(stderr)
+    rest = _EXIT_LINE.sub("", stderr).strip()
+    if not found:
+        return None, rest
+    status = int(found[-1])
+    return (128 - status if 128 < status <= 128 + 64 else status), rest
 
 
 def explain_ssh_exit(
     destination: str, python: str, secrets: Sequence[str]
-) -> Callable[[int | None, str], str]:
-    def explain(code: int | None, stderr: str) -> str:
-        said = redact(stderr.strip(), secrets)
+) -> Callable[[int | None, str, bool], str]:
+    def explain(code: int | None, stderr: str, started: bool) -> str:
+        status, said = _worker_status(redact(stderr.strip(), secrets))
         last = said.splitlines()[-1] if said else "(nothing on stderr)"
         if code is None:
             return f"could not run the ssh client to reach {destination}: {said}"
-        if code == 255 and "identification has changed" in said.lower():
-            return (
-                f"ssh refused {destination}: its host key CHANGED since it was added to "
-                "known_hosts. That happens when a host is reinstalled, and also when someone is "
-                "intercepting the connection; concur_nb always checks host keys. If the change is "
-                "expected, remove the old key (`ssh-keygen -R host`), then "
-                + add_key_hint(destination)
-                + "."
-            )
-        if code == 255 and "host key verification failed" in said.lower():
-            return (
-                f"ssh refused {destination}: its host key is not in known_hosts. concur_nb "
-                "always checks host keys (it runs what the far side sends back); "
-                + add_key_hint(destination)
-                + "."
-            )
-        if code == 255 and "permission denied" in said.lower():
-            return (
-                f"{destination} refused the login ({last}). concur_nb runs ssh with "
-                "BatchMode=yes, so a key or agent must log in without any prompt."
-            )
-        if code == 255:
-            return f"cannot reach {destination} over ssh: {last}"
+        if status is None and code == 255:
+            return _ssh_failure(destination, said, last, started)
+        code = code if status is None else status
         if code == 127 or "not found" in said or "No such file" in said:
             return (
                 f"the Python interpreter {python!r} was not found on {destination}; "
@@ -149,9 +150,47 @@ def explain_ssh_exit(
                 f"concur_nb is not installed for {python!r} on {destination}; run "
                 f"`{python} -m pip install concur-nb` there."
             )
-        return f"the worker on {destination} exited with code {code}:\n{said}"
+        if not started:
+            return (
+                f"the worker on {destination} did not start: {python!r} "
+                f"{exit_description(code)} before the concur_nb worker said hello; pass "
+                "ssh(..., python='/path/to/python') naming a Python interpreter that has "
+                "concur_nb." + (f"\n{said}" if said else "")
+            )
+        return f"the worker process on {destination} {exit_description(code)}" + (
+            f":\n{said}" if said else ""
+        )
 
     return explain
+
+
+def _ssh_failure(destination: str, said: str, last: str, started: bool) -> str:
+    """What an ssh client that exited 255 (its own failure) means."""
+    if "identification has changed" in said.lower():
+        return (
+            f"ssh refused {destination}: its host key CHANGED since it was added to "
+            "known_hosts. That happens when a host is reinstalled, and also when someone is "
+            "intercepting the connection; concur_nb always checks host keys. If the change is "
+            "expected, remove the old key (`ssh-keygen -R host`), then "
+            f"{add_key_hint(destination)}."
+        )
+    if "host key verification failed" in said.lower():
+        return (
+            f"ssh refused {destination}: its host key is not in known_hosts. concur_nb "
+            "always checks host keys (it runs what the far side sends back); "
+            f"{add_key_hint(destination)}."
+        )
+    if "permission denied" in said.lower():
+        return (
+            f"{destination} refused the login ({last}). concur_nb runs ssh with "
+            "BatchMode=yes, so a key or agent must log in without any prompt."
+        )
+    if started:
+        return (
+            f"the ssh connection to {destination} closed while the worker ran (the link "
+            f"dropped, or sshd or the worker's shell was killed): {last}"
+        )
+    return f"cannot reach {destination} over ssh: {last}"
 
 
 class SSHBackend:
@@ -208,7 +247,7 @@ class SSHBackend:
             "LogLevel=ERROR",
             "--",
             destination,
-            remote_command(self.python, ["--orphan-timeout", str(3 * self._heartbeat_timeout)]),
+            remote_command(self.python, ["--orphan-timeout", f"{3 * self._heartbeat_timeout:g}"]),
         ]
 
     def capacity(self, destination: str) -> int | None:

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,14 @@ def pid(x: int) -> int:
 
 def dispatch(kind: str, arg: Any) -> Any:
     """One target for all: the work's first argument says what to do."""
-    return {"quick": quick, "wait": wait_for, "exit": exit_3, "segv": segfault, "pid": pid}[kind](
-        arg
-    )
+    table: dict[str, Callable[[Any], Any]] = {
+        "quick": quick,
+        "wait": wait_for,
+        "exit": exit_3,
+        "segv": segfault,
+        "pid": pid,
+    }
+    return table[kind](arg)
 
 
 class OrderedHost(RecordingHost):

@@ -55,6 +55,15 @@ def raise_unsendable(x: int) -> int:
     return x
 
 
+class UnsendableResult:
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise Unprintable()
+
+
+def return_unsendable(x: int) -> object:
+    return UnsendableResult() if x else x
+
+
 async def araise_unprintable(x: int) -> int:
     await asyncio.sleep(0)
     if x:
@@ -147,6 +156,20 @@ def test_an_unprintable_exception_that_pickles_keeps_its_type_across_the_boundar
     container.submit(bad)
     error = host.result(bad, timeout=10).value
     assert type(error) is Unprintable and error.args == (1,)
+    container.submit(good)
+    assert host.result(good, timeout=10) == Outcome(OK, 0)
+
+
+def test_a_result_whose_pickling_raises_an_unprintable_error_fails_that_input_only(
+    worker: list[ProcessContainer],
+) -> None:
+    container, host = start_worker(return_unsendable, worker)
+    bad, good = make_work(1), make_work(0)
+    container.submit(bad)
+    error = host.result(bad, timeout=10).value
+    assert isinstance(error, RemoteError)
+    assert "the result (UnsendableResult) could not be pickled" in str(error)
+    assert "<Unprintable object (repr() failed)>" in str(error)
     container.submit(good)
     assert host.result(good, timeout=10) == Outcome(OK, 0)
 

@@ -256,3 +256,21 @@ def test_bad_ssh_arguments_are_rejected_when_the_backend_is_made(
 ) -> None:
     with pytest.raises(InvalidError, match=said):
         concur_nb.ssh("gpu-box", **arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"python": None}, r"ProcessBackend\(python=None\)"),
+        ({"heartbeat_timeout": float("nan")}, r"heartbeat_timeout must be a number > 0, got nan"),
+        ({"start_timeout": float("inf")}, r"start_timeout must be at most"),
+        ({"max_processes": 0}, r"max_processes must be >= 1, got 0"),
+    ],
+)
+def test_bad_process_backend_arguments_are_rejected(
+    arguments: dict[str, object], said: str
+) -> None:
+    from concur_nb._containers.process import ProcessBackend
+
+    with pytest.raises(InvalidError, match=said):
+        ProcessBackend(**arguments)  # type: ignore[arg-type]

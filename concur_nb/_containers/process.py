@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._errors import ContainerError
+from .._errors import ContainerError, InvalidError
+from .._errors_text import describe as describe_error
 from .._errors_text import safe_repr
+from .._validate import MAX_SECONDS, non_negative_number, optional_int
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
 from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate_spec
@@ -412,9 +414,16 @@ class ProcessContainer:
             data = p.pack((work.args, work.kwargs))
         except Exception as exc:
             # The engine's contract: never call the host from the caller's thread.
-            threading.Thread(
-                target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
-            ).start()
+            try:
+                threading.Thread(
+                    target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
+                ).start()
+            except RuntimeError as refused:  # at the thread limit: the caller fails it
+                raise ContainerError(
+                    f"the arguments of input {work.id} could not be pickled "
+                    f"({describe_error(exc)}), and no thread could be started to report it "
+                    f"({describe_error(refused)})"
+                ) from exc
             return None
         self._running.add(work.id)
         return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
@@ -481,6 +490,16 @@ def local_explanation(python: str) -> Callable[[int | None, str, bool], str]:
     return explain
 
 
+def _seconds(name: str, value: Any) -> float:
+    return non_negative_number(
+        name,
+        value,
+        allow_zero=False,
+        maximum=MAX_SECONDS,
+        fix=f"Pass a positive number of seconds, e.g. {name}=10.",
+    )
+
+
 class ProcessBackend:
     """Containers in local worker processes: for CPU-bound work and isolation.
 
@@ -500,13 +519,20 @@ class ProcessBackend:
         start_timeout: float = 60.0,
         heartbeat_timeout: float = 10.0,
     ) -> None:
+        if isinstance(python, os.PathLike):
+            python = os.fspath(python)
+        if not isinstance(python, str) or not python.strip():
+            raise InvalidError(
+                f"ProcessBackend(python={python!r}): name an interpreter that has concur_nb, "
+                "e.g. python=sys.executable."
+            )
         self.python = python
-        self._max_processes = max_processes
+        self._max_processes = optional_int("max_processes", max_processes, minimum=1)
         self._pins = GpuPins(validate_spec(gpus))
         if gpus is not False:
             self._pins.learn([gpu["index"] for gpu in query_gpus()])
-        self._start_timeout = start_timeout
-        self._heartbeat_timeout = heartbeat_timeout
+        self._start_timeout = _seconds("start_timeout", start_timeout)
+        self._heartbeat_timeout = _seconds("heartbeat_timeout", heartbeat_timeout)
 
     def create(
         self, container_id: str, target: Target, max_inputs: int, host: ContainerHost

@@ -20,6 +20,7 @@ from concur_nb._containers.base import ERROR, OK, Outcome, Target
 from concur_nb._containers.local import LocalContainer
 from concur_nb._containers.process import ProcessBackend, ProcessContainer
 from concur_nb._errors import ContainerError, RemoteError
+from tests.conftest import wait_until
 
 
 def wait_for(path: str) -> str:
@@ -69,6 +70,8 @@ def test_a_refused_thread_fails_that_input_and_the_others_run(
     Path(gate).touch()
     assert host.result(first).kind == OK and host.result(second).kind == OK
     assert third.id not in host.outcomes  # the pool fails it: it was never taken
+    # A thread counts as free once it is back waiting (just after it reported its input).
+    wait_until(lambda: box._threads._load == 0, what="the threads to be idle")
     again = make_work(gate)
     box.submit(again)  # a free thread serves it: no new one is needed
     assert host.result(again) == Outcome(OK, "released")
@@ -95,8 +98,9 @@ def test_a_container_at_the_thread_limit_still_stops(
 
 
 def limited(arg: str) -> str:
-    """``"limit"`` makes this worker refuse new input threads; a path waits for that file."""
-    if arg != "limit":
+    """``"limit:<path>"`` makes this worker refuse new input threads, then waits for the
+    file at ``path``; a bare path just waits for that file."""
+    if not arg.startswith("limit:"):
         return wait_for(arg)
     real_start = threading.Thread.start
 
@@ -106,7 +110,8 @@ def limited(arg: str) -> str:
         real_start(thread)
 
     threading.Thread.start = start  # type: ignore[method-assign,assignment]
-    return "limited"
+    print("limited")
+    return wait_for(arg.removeprefix("limit:"))
 
 
 @pytest.fixture
@@ -125,12 +130,10 @@ def test_a_worker_that_cannot_start_a_thread_fails_that_input_only(
     worker.append(box)
     box.start()
     host.wait_ready()
-    setup = make_work("limit")
-    box.submit(setup)
-    assert host.result(setup, timeout=10) == Outcome(OK, "limited")
     gate = str(tmp_path / "gate")
-    running, refused = make_work(gate), make_work(gate)
-    box.submit(running)  # the worker's one thread takes it
+    running, refused = make_work(f"limit:{gate}"), make_work(gate)
+    box.submit(running)  # takes the worker's first thread, then has it refuse more
+    host.wait_for(lambda: running.id in host.logs)  # it said the limit is in place
     box.submit(refused)  # needs a second thread, which the worker cannot start
     outcome = host.result(refused, timeout=10)
     assert outcome.kind == ERROR

@@ -73,8 +73,15 @@ class LocalContainer:
             self._outstanding += 1
         try:
             self._route(work)
-        except ContainerError:  # no thread for it: the caller fails the work, not counted here
-            self._forget_outstanding(work)
+        except ContainerError:
+            with self._lock:
+                # A thread that has just reported its input counts as busy until it is back
+                # waiting: with as many threads as works, one is about to take this one.
+                freeing = not self._mixed and self._outstanding <= self._threads.count()
+            if freeing:
+                self._threads.enqueue(work)
+                return
+            self._forget_outstanding(work)  # no thread for it: the caller fails the work
             raise
 
     def cancel(self, work_id: str) -> None:

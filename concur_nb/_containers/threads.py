@@ -71,6 +71,16 @@ class ThreadSlots:
             self._load += 1
         self._inbox.put(work)
 
+    def count(self) -> int:
+        """Threads started."""
+        return len(self._threads)
+
+    def enqueue(self, work: Work) -> None:
+        """Queue ``work`` for the next thread that is free, without starting one."""
+        with self._lock:
+            self._load += 1
+        self._inbox.put(work)
+
     def run_soon(self, job: Callable[[], object]) -> bool:
         """Run ``job`` on one of the threads once one is free; False if there are none."""
         with self._lock:

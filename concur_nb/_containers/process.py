@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -28,7 +27,9 @@ from .._errors_text import safe_repr
 from .._validate import MAX_SECONDS, non_negative_number, optional_int
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
-from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate_spec
+from .exits import local_explanation
+from .gpu import GpuSpec, describe, query_gpus, validate_spec
+from .pins import GpuPins
 
 HEARTBEAT_INTERVAL = 1.0
 STDERR_TAIL = 40
@@ -47,52 +48,6 @@ class Launch:
     send_sys_path: bool = False  # a local worker can import what this process can
     start_timeout: float = 60.0  # until the worker says hello
     heartbeat_timeout: float = 10.0  # silence after which a running worker is presumed dead
-
-
-class GpuPins:
-    """Hands out one host's GPU groups to its containers, least used first."""
-
-    def __init__(self, spec: GpuSpec) -> None:
-        self._spec = spec
-        self._lock = threading.Lock()
-        self._groups: GpuGroups | None = None
-        self._users: dict[tuple[str, ...], int] = {}
-        self.known = False  # whether a worker on the host has reported its GPUs
-
-    def capacity(self) -> int | None:
-        """Containers the host should run (None: no GPU limit); 1 until the host is known."""
-        if self._spec is False or self._spec == 0:
-            return None
-        if not self.known:
-            return 1
-        return len(self._groups) if self._groups else None
-
-    def learn(self, host_gpus: list[str]) -> None:
-        """Plan the groups from the host's GPUs (once: the first report wins)."""
-        with self._lock:
-            if not self.known:
-                self._groups = plan_groups(self._spec, host_gpus)
-                self._users = {group: 0 for group in self._groups or ()}
-                self.known = True
-
-    def claim(self, host_gpus: list[str]) -> tuple[str, ...] | None:
-        self.learn(host_gpus)
-        with self._lock:
-            if self._groups is None:
-                return None
-            if not self._groups:
-                raise ContainerError(
-                    f"gpus={self._spec!r} asks for more GPUs per container than the host has "
-                    f"({len(host_gpus)}); lower it."
-                )
-            group = min(self._groups, key=lambda g: self._users[g])
-            self._users[group] += 1
-            return group
-
-    def release(self, group: tuple[str, ...] | None) -> None:
-        if group is not None:
-            with self._lock:
-                self._users[group] -= 1
 
 
 class ProcessContainer:
@@ -454,40 +409,6 @@ class ProcessContainer:
             following = self._host.finished(self, work_id, Outcome(ERROR, error))
         if following is not None:
             self.submit(following)
-
-
-def exit_description(code: int) -> str:
-    """``"exited with code 3"``, or ``"was killed by signal SIGKILL (9)"`` for a negative code
-    (how ``subprocess`` reports a death by signal)."""
-    if code >= 0:
-        return f"exited with code {code}"
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = "an unknown signal"
-    return f"was killed by signal {name} ({-code})"
-
-
-def local_explanation(python: str) -> Callable[[int | None, str, bool], str]:
-    def explain(code: int | None, stderr: str, started: bool) -> str:
-        said = stderr.strip()
-        if code is None:
-            return f"could not start a worker process with {python!r}: {said}"
-        if "No module named" in said and "concur_nb" in said:
-            return (
-                f"concur_nb is not importable by {python!r}; install it there "
-                f"(`{python} -m pip install concur-nb`)"
-            )
-        if not started:
-            return (
-                f"the worker did not start: {python!r} {exit_description(code)} before the "
-                "concur_nb worker said hello; pass the path of a Python interpreter that can "
-                f"import concur_nb (`{python} -m concur_nb.worker` must run)."
-                + (f"\n{said}" if said else "")
-            )
-        return f"the worker process {exit_description(code)}" + (f":\n{said}" if said else "")
-
-    return explain
 
 
 def _seconds(name: str, value: Any) -> float:

@@ -25,8 +25,10 @@ from typing import Any
 from .._errors import InvalidError
 from .._validate import MAX_SECONDS, non_negative_number, shown
 from .base import ContainerHost, Target
+from .exits import EXIT_MARK, add_key_hint, exit_description, ssh_failure, worker_status
 from .gpu import GpuSpec, validate_spec
-from .process import GpuPins, Launch, ProcessContainer, exit_description
+from .pins import GpuPins
+from .process import Launch, ProcessContainer
 
 # Options whose value is a local file path; such paths are never shown in messages.
 _PATH_OPTIONS = ("-i", "-F", "-E", "-S")
@@ -41,26 +43,6 @@ MAX_CONNECT_TIMEOUT = 3600  # seconds; ssh takes a whole number, and an hour is 
 # ``-o`` settings that would let ssh talk to a host whose key it cannot vouch for.
 _SETTING = re.compile(r"^\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$")
 _NO_KNOWN_HOSTS = {"/dev/null", "none", "nul"}
-
-
-def add_key_hint(destination: str) -> str:
-    """How to trust a host's key, for error messages."""
-    host, port = _host_and_port(destination)
-    scan = f"ssh-keyscan -H {f'-p {port} ' if port else ''}{host} >> ~/.ssh/known_hosts"
-    return (
-        f"check the host's key fingerprint, then add it with `{scan}` (or run `ssh "
-        f"{destination}` once in a terminal and answer yes), or pass "
-        "known_hosts='/path/to/known_hosts' (or ssh_options=['-o', "
-        "'UserKnownHostsFile=/path/to/known_hosts']) naming a file that holds it"
-    )
-
-
-def _host_and_port(destination: str) -> tuple[str, str | None]:
-    rest = destination.removeprefix("ssh://").rsplit("@", 1)[-1]
-    if destination.startswith("ssh://") and re.fullmatch(r".*:\d+", rest):
-        host, port = rest.rsplit(":", 1)
-        return host.strip("[]"), port
-    return rest, None
 
 
 def weakening_option(options: Sequence[str]) -> str | None:
@@ -101,10 +83,6 @@ def redact(text: str, paths: Sequence[str]) -> str:
     return _KEYISH_PATH.sub("<path>", text)
 
 
-EXIT_MARK = "concur_nb-worker-exit-status"
-_EXIT_LINE = re.compile(rf"^{EXIT_MARK} (\d+)$", re.MULTILINE)
-
-
 def remote_command(python: str, worker_args: Sequence[str]) -> str:
     """The command the remote shell runs; ``~/...`` in ``python`` still expands there.
 
@@ -118,27 +96,16 @@ def remote_command(python: str, worker_args: Sequence[str]) -> str:
     return f"exec sh -c {shlex.quote(script)}"
 
 
-def _worker_status(stderr: str) -> tuple[int | None, str]:
-    """(how the worker ended, as ``subprocess`` says it: negative for a signal), and stderr
-    without the line that said so; None when the worker's shell never said (the link broke)."""
-    found = _EXIT_LINE.findall(stderr)
-    rest = _EXIT_LINE.sub("", stderr).strip()
-    if not found:
-        return None, rest
-    status = int(found[-1])
-    return (128 - status if 128 < status <= 128 + 64 else status), rest
-
-
 def explain_ssh_exit(
     destination: str, python: str, secrets: Sequence[str]
 ) -> Callable[[int | None, str, bool], str]:
     def explain(code: int | None, stderr: str, started: bool) -> str:
-        status, said = _worker_status(redact(stderr.strip(), secrets))
+        status, said = worker_status(redact(stderr.strip(), secrets))
         last = said.splitlines()[-1] if said else "(nothing on stderr)"
         if code is None:
             return f"could not run the ssh client to reach {destination}: {said}"
         if status is None and code == 255:
-            return _ssh_failure(destination, said, last, started)
+            return ssh_failure(destination, said, last, started)
         code = code if status is None else status
         if code == 127 or "not found" in said or "No such file" in said:
             return (
@@ -162,35 +129,6 @@ def explain_ssh_exit(
         )
 
     return explain
-
-
-def _ssh_failure(destination: str, said: str, last: str, started: bool) -> str:
-    """What an ssh client that exited 255 (its own failure) means."""
-    if "identification has changed" in said.lower():
-        return (
-            f"ssh refused {destination}: its host key CHANGED since it was added to "
-            "known_hosts. That happens when a host is reinstalled, and also when someone is "
-            "intercepting the connection; concur_nb always checks host keys. If the change is "
-            "expected, remove the old key (`ssh-keygen -R host`), then "
-            f"{add_key_hint(destination)}."
-        )
-    if "host key verification failed" in said.lower():
-        return (
-            f"ssh refused {destination}: its host key is not in known_hosts. concur_nb "
-            "always checks host keys (it runs what the far side sends back); "
-            f"{add_key_hint(destination)}."
-        )
-    if "permission denied" in said.lower():
-        return (
-            f"{destination} refused the login ({last}). concur_nb runs ssh with "
-            "BatchMode=yes, so a key or agent must log in without any prompt."
-        )
-    if started:
-        return (
-            f"the ssh connection to {destination} closed while the worker ran (the link "
-            f"dropped, or sshd or the worker's shell was killed): {last}"
-        )
-    return f"cannot reach {destination} over ssh: {last}"
 
 
 class SSHBackend:

@@ -217,7 +217,7 @@ class Worker:
                     f"the input's arguments could not be unpickled here: {safe_repr(exc)}"
                 )
             )
-            self._outbox.send((p.FINISHED, work_id, ERROR, error, p.traceback_text(exc)))
+            self._outbox.send((p.FINISHED, work_id, str(ERROR), error, p.traceback_text(exc)))
             return
         assert self._container is not None, "submit before the container was loaded"
         work = Work(work_id, call_id, method, args, kwargs, is_async)
@@ -252,7 +252,7 @@ class Worker:
                 self._container.submit(work)
             except ContainerError as exc:  # no thread for it here: it fails, the rest run
                 error = p.dump_error(exc)
-                self._outbox.send((p.FINISHED, work.id, ERROR, error, p.traceback_text(exc)))
+                self._outbox.send((p.FINISHED, work.id, str(ERROR), error, p.traceback_text(exc)))
 
     def _cancel(self, work_id: str) -> None:
         with self._arrived_lock:
@@ -260,7 +260,7 @@ class Worker:
             if waiting is not None:
                 self._arrived.remove(waiting)
         if waiting is not None:
-            self._outbox.send((p.FINISHED, work_id, CANCELLED, b"", ""))
+            self._outbox.send((p.FINISHED, work_id, str(CANCELLED), b"", ""))
         elif self._container is not None:
             self._container.cancel(work_id)
 
@@ -298,7 +298,8 @@ class Worker:
                 self._loop_thread = threading.get_ident()
             except RuntimeError:
                 pass  # a sync work, on a thread
-        self._report_end((p.FINISHED, work_id, kind, data, text))
+        # str(): the kind travels as plain text, never as a class the other end must import.
+        self._report_end((p.FINISHED, work_id, str(kind), data, text))
         if not self._arrived:
             return None
         with self._arrived_lock:

@@ -12,6 +12,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+from checkout_python import ROOT, checkout_python
 from recording_host import RecordingHost, make_work
 from sshd import PrivateSshd, SshKeys, free_port, require_sshd
 
@@ -47,7 +48,7 @@ def server(keys: SshKeys) -> Iterator[PrivateSshd]:
 def backend_for(keys: SshKeys, *servers: PrivateSshd, **options: object) -> SSHBackend:
     return ssh(
         *(s.destination for s in servers),
-        python=options.pop("python", sys.executable),  # type: ignore[arg-type]
+        python=options.pop("python", checkout_python(keys.dir)),  # type: ignore[arg-type]
         ssh_options=keys.options(),
         **options,  # type: ignore[arg-type]
     )
@@ -304,7 +305,9 @@ def python_with_stand_in_nvidia_smi(tmp_path: Path) -> str:
     fake.write_text(f"#!/bin/sh\nprintf '{FAKE_GPUS}'\n")
     fake.chmod(0o755)
     wrapper = tmp_path / "python-with-gpus"
-    wrapper.write_text(f'#!/bin/sh\nPATH="{bin_dir}:$PATH" exec {sys.executable} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nPATH="{bin_dir}:$PATH" PYTHONPATH="{ROOT}" exec {sys.executable} "$@"\n'
+    )
     wrapper.chmod(0o755)
     return str(wrapper)
 

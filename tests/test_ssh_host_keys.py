@@ -8,11 +8,11 @@ use a real, private sshd (``tests/sshd.py``) and a client config of their own.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checkout_python import checkout_python
 from recording_host import RecordingHost
 from sshd import PrivateSshd, SshKeys, keygen, require_sshd
 
@@ -40,13 +40,8 @@ def server(keys: SshKeys) -> Iterator[PrivateSshd]:
 
 
 @pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """This interpreter, importing this checkout's concur_nb on the far side too."""
-    wrapper = tmp_path_factory.mktemp("bin") / "python"
-    root = Path(__file__).resolve().parent.parent
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{root}" exec "{sys.executable}" "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
+def python(keys: SshKeys) -> str:
+    return checkout_python(keys.dir)
 
 
 def user_config(tmp_path: Path, keys: SshKeys, known_hosts: Path, checking: str) -> Path:

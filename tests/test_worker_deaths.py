@@ -17,6 +17,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+from checkout_python import checkout_python
 from recording_host import RecordingHost, make_work
 from sshd import PrivateSshd, SshKeys, require_sshd
 
@@ -174,13 +175,8 @@ def server(keys: SshKeys) -> Iterator[PrivateSshd]:
 
 
 @pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """This interpreter, importing this checkout's concur_nb on the far side too."""
-    wrapper = tmp_path_factory.mktemp("bin") / "python"
-    root = Path(__file__).resolve().parent.parent
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{root}" exec "{sys.executable}" "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
+def python(keys: SshKeys) -> str:
+    return checkout_python(keys.dir)
 
 
 @pytest.mark.parametrize(

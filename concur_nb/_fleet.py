@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ._autoscale import ContainerLoad, Decision, decide
-from ._containers.base import Backend, ContainerHost, Target
+from ._containers.base import Backend, Container, ContainerHost, Target
 from ._settings import Settings
 from ._slots import DRAINING, RUNNING_SLOT, Slot
 from ._state import ContainerSnapshot
 
 EARLY_DEATHS_BEFORE_GIVING_UP = 3
+MAX_RESTART_PAUSE = 30.0  # seconds, at most, between starts of containers that keep dying
 
 
 class Lost(NamedTuple):
@@ -33,6 +34,8 @@ class Fleet:
         self.slots: dict[str, Slot] = {}
         self._numbers = itertools.count(1)
         self._early_deaths = 0  # containers in a row that died before running any input
+        self._restart_after = 0.0  # no container starts before then (backoff after deaths)
+        self._unstarted: list[tuple[Container, BaseException]] = []
 
     def __iter__(self) -> Iterator[Slot]:
         return iter(self.slots.values())
@@ -70,28 +73,37 @@ class Fleet:
     def loads(self) -> list[ContainerLoad]:
         return [ContainerLoad(c, s.status, s.in_use, s.idle_since) for c, s in self.slots.items()]
 
-    def lost(self, container_id: str, ran_inputs: bool) -> Lost | None:
+    def lost(self, container_id: str, ran_inputs: bool, now: float) -> Lost | None:
         """A container failed: forget it (None if it was forgotten already)."""
         slot = self.slots.pop(container_id, None)
         if slot is None:
             return None
         if ran_inputs or slot.done:
             self._early_deaths = 0
+            self._restart_after = 0.0
             return Lost(slot, give_up=False)
         # Died starting, or before running anything: the function's containers may not be
-        # able to live at all. Replace it a few times, then give up on the queue.
+        # able to live at all. Replace it after a growing pause; every few, fail the queue.
         self._early_deaths += 1
-        give_up = self._early_deaths >= EARLY_DEATHS_BEFORE_GIVING_UP and not self.any_running()
-        if give_up:
-            self._early_deaths = 0
-        return Lost(slot, give_up)
+        pause = 0.0 if self._early_deaths == 1 else 0.25 * 2.0 ** (self._early_deaths - 2)
+        self._restart_after = now + min(pause, MAX_RESTART_PAUSE)
+        give_up = self._early_deaths % EARLY_DEATHS_BEFORE_GIVING_UP == 0
+        return Lost(slot, give_up and not self.any_running())
 
     def rebalance(
         self, demand: int, settings: Settings, now: float, host: ContainerHost
     ) -> tuple[Decision, int]:
         """Ask the autoscaler and do what it decides; the decision and how many started."""
         decision = decide(self.loads(), demand, settings, now)
+        if decision.start and now < self._restart_after:  # backing off: ask again then
+            later = min(t for t in (decision.next_check, self._restart_after) if t is not None)
+            decision = dataclasses.replace(decision, start=0, next_check=later)
         return decision, self.apply(decision, settings.max_inputs, host)
+
+    def take_unstarted(self) -> list[tuple[Container, BaseException]]:
+        """Containers whose ``start()`` raised (the pool reports them failed), once."""
+        unstarted, self._unstarted = self._unstarted, []
+        return unstarted
 
     def apply(self, decision: Decision, max_inputs: int, host: ContainerHost) -> int:
         """Start and retire what ``decision`` says; how many containers were started."""
@@ -105,8 +117,11 @@ class Fleet:
                 cid = f"{self._name}-c{next(self._numbers)}"
                 container = self._backend.create(cid, self._target, max_inputs, host)
                 self.slots[cid] = Slot(container)
-                container.start()
                 started += 1
+                try:
+                    container.start()
+                except Exception as exc:  # e.g. no thread to start it on
+                    self._unstarted.append((container, exc))
         for cid in decision.retire:
             slot = self.slots[cid]
             slot.status = DRAINING

@@ -29,6 +29,7 @@ from ._containers.base import OK, Backend, Container, Outcome, Target, Work
 from ._context import flush_echo
 from ._deadlines import Deadlines
 from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError, InvalidError
+from ._errors_text import describe
 from ._fleet import Fleet
 from ._inputs import (
     CANCELLED,
@@ -231,18 +232,18 @@ class Pool:
                 return  # reported already
             now = self._now()
             orphans = self._running.take_container(container.id)
-            gone = self._fleet.lost(container.id, ran_inputs=bool(orphans))
+            gone = self._fleet.lost(container.id, ran_inputs=bool(orphans), now=now)
             for inp in reversed(orphans):  # back to the front of the queue, in order
                 if count_death(inp):
                     self._settle(inp, FAILED, deaths_error(self.name, inp, error), now)
                 else:  # it may be what killed the container: it runs alone from now on
                     self._queues.requeue(inp, now, front=True, alone=inp.method is None)
             self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
-            self._warn(f"container {container.id} failed: {error}")
+            self._warn(f"container {container.id} failed: {describe(error)}")
             self._ledger.sample(now)
             if gone is not None and gone.give_up:  # the containers seem unable to live at all
                 self._fail_queued(error, now)
-            self._record(now, "replace", f"container {container.id} failed: {error}", -1)
+            self._record(now, "replace", f"container {container.id} failed: {describe(error)}", -1)
             self._dispatch(now)
             self._rebalance(now)
             self._stopped_event.notify_all()
@@ -345,7 +346,7 @@ class Pool:
             return
         failure = ContainerError(
             f"{self.name}: container {slot.container.id} could not start input "
-            f"{attempt.input_id} ({error}); it keeps running {slot.in_use} at a time."
+            f"{attempt.input_id} ({describe(error)}); it keeps running {slot.in_use} at a time."
         )
         for inp in attempt.inputs:
             inp.running = None
@@ -498,6 +499,8 @@ class Pool:
             self._record(now, "scale_up", decision.reason, started)
         if decision.retire:
             self._record(now, "scale_down", decision.reason, -len(decision.retire))
+        for container, error in self._fleet.take_unstarted():
+            self.failed(container, error)
 
     def _record(self, now: float, action: str, reason: str, delta: int) -> None:
         after = self._fleet.active_count()

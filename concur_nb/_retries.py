@@ -7,6 +7,9 @@ from typing import Any
 from ._errors import InvalidError
 from ._validate import non_negative_number, positive_int
 
+MAX_COEFFICIENT = 1000.0  # each retry waits this many times longer than the one before, at most
+_FIX = "For example Retries(max_retries=3, initial_delay=1.0, max_delay=60.0)."
+
 
 class Retries:
     """Retry a failed input up to ``max_retries`` times with exponential backoff.
@@ -30,15 +33,15 @@ class Retries:
     ) -> None:
         self.max_retries = positive_int("Retries(max_retries)", max_retries, minimum=0)
         self.backoff_coefficient = non_negative_number(
-            "Retries(backoff_coefficient)", backoff_coefficient
+            "Retries(backoff_coefficient)", backoff_coefficient, maximum=MAX_COEFFICIENT, fix=_FIX
         )
         if self.backoff_coefficient < 1:
             raise InvalidError(
                 f"Retries(backoff_coefficient) must be >= 1 (1 means a fixed delay), "
                 f"got {backoff_coefficient!r}."
             )
-        self.initial_delay = non_negative_number("Retries(initial_delay)", initial_delay)
-        self.max_delay = non_negative_number("Retries(max_delay)", max_delay)
+        self.initial_delay = non_negative_number("Retries(initial_delay)", initial_delay, fix=_FIX)
+        self.max_delay = non_negative_number("Retries(max_delay)", max_delay, fix=_FIX)
         if self.max_delay < self.initial_delay:
             raise InvalidError(
                 f"Retries(max_delay={max_delay!r}) is below initial_delay={initial_delay!r}; "
@@ -46,9 +49,16 @@ class Retries:
             )
 
     def delay(self, retry_number: int) -> float:
-        """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
-        raw = self.initial_delay * self.backoff_coefficient ** (retry_number - 1)
-        return min(raw, self.max_delay)
+        """Seconds to wait before retry ``retry_number`` (1 for the first retry).
+
+        Saturates at ``max_delay``: ``2.0 ** 1024`` overflows, and an input may be retried
+        thousands of times.
+        """
+        try:
+            growth = self.backoff_coefficient ** max(retry_number - 1, 0)
+        except OverflowError:  # the coefficient is >= 1, so the true value is past max_delay
+            return self.max_delay
+        return min(self.initial_delay * growth, self.max_delay)
 
     def __repr__(self) -> str:
         return (

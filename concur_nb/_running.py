@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ._errors import ContainerError
+from ._errors_text import describe
 from ._inputs import Attempt, Input
 
 CONTAINER_DEATHS_ALLOWED = 3  # an input that saw more containers die under it fails
@@ -117,7 +118,7 @@ def count_death(inp: Input) -> bool:
 def deaths_error(function: str, inp: Input, last: BaseException) -> ContainerError:
     return ContainerError(
         f"{function} input {inp.id} failed: {inp.container_deaths} containers died while it "
-        f"ran (the last: {last}); past {CONTAINER_DEATHS_ALLOWED} the input is taken for the "
-        "cause and not run again. Look for what ends the process (os._exit, a crash in C "
-        "code, running out of memory)."
+        f"ran (the last: {describe(last)}); past {CONTAINER_DEATHS_ALLOWED} the input is taken "
+        "for the cause and not run again. Look for what ends the process (os._exit, a crash "
+        "in C code, running out of memory)."
     )

@@ -65,8 +65,13 @@ class Settings:
             )
         positive_int("buffer_containers", self.buffer_containers, minimum=0)
         self.scaledown_window = non_negative_number(
-            "scaledown_window", self.scaledown_window, allow_zero=False
+            "scaledown_window",
+            self.scaledown_window,
+            allow_zero=False,
+            fix="To keep containers up for good, set min_containers instead.",
         )
         if self.timeout is not None:
-            self.timeout = non_negative_number("timeout", self.timeout, allow_zero=False)
+            self.timeout = non_negative_number(
+                "timeout", self.timeout, allow_zero=False, fix="Pass timeout=None for no limit."
+            )
         self.retries = as_retries(self.retries)

@@ -26,6 +26,8 @@ from typing import IO, Any
 from ._containers import protocol as p
 from ._containers.base import CANCELLED, ERROR, OK, Container, Outcome, Target, Work
 from ._containers.gpu import query_gpus, usage
+from ._errors import ContainerError
+from ._errors_text import safe_repr, safe_str
 
 HEARTBEAT_INTERVAL = 1.0
 GPU_POLL_INTERVAL = 5.0
@@ -186,11 +188,18 @@ class Worker:
                 raise TypeError(f"expected a Target, got {type(target).__name__}")
         except BaseException as exc:
             self._outbox.send(
-                (p.FAILED, f"could not load the function here: {exc!r}", p.traceback_text(exc))
+                (
+                    p.FAILED,
+                    f"could not load the function here: {safe_repr(exc)}",
+                    p.traceback_text(exc),
+                )
             )
             self._close_and_exit(1)
         self._container = LocalContainer(container_id, target, max_inputs, self)
-        self._container.start()
+        try:
+            self._container.start()
+        except ContainerError as exc:
+            self.failed(self._container, exc)
 
     def _submit(
         self,
@@ -204,9 +213,11 @@ class Worker:
             args, kwargs = p.unpack(arguments)
         except BaseException as exc:
             error = p.dump_error(
-                p.RemoteError(f"the input's arguments could not be unpickled here: {exc!r}")
+                p.RemoteError(
+                    f"the input's arguments could not be unpickled here: {safe_repr(exc)}"
+                )
             )
-            self._outbox.send((p.FINISHED, work_id, ERROR, error, p.traceback_text(exc)))
+            self._outbox.send((p.FINISHED, work_id, str(ERROR), error, p.traceback_text(exc)))
             return
         assert self._container is not None, "submit before the container was loaded"
         work = Work(work_id, call_id, method, args, kwargs, is_async)
@@ -237,7 +248,11 @@ class Worker:
             self._arrived.clear()
         assert self._container is not None
         for work in works:
-            self._container.submit(work)
+            try:
+                self._container.submit(work)
+            except ContainerError as exc:  # no thread for it here: it fails, the rest run
+                error = p.dump_error(exc)
+                self._outbox.send((p.FINISHED, work.id, str(ERROR), error, p.traceback_text(exc)))
 
     def _cancel(self, work_id: str) -> None:
         with self._arrived_lock:
@@ -245,7 +260,7 @@ class Worker:
             if waiting is not None:
                 self._arrived.remove(waiting)
         if waiting is not None:
-            self._outbox.send((p.FINISHED, work_id, CANCELLED, b"", ""))
+            self._outbox.send((p.FINISHED, work_id, str(CANCELLED), b"", ""))
         elif self._container is not None:
             self._container.cancel(work_id)
 
@@ -256,7 +271,7 @@ class Worker:
 
     def failed(self, container: Container, error: BaseException) -> None:
         cause = error.__cause__ or error
-        self._outbox.send((p.FAILED, str(error), p.traceback_text(cause)))
+        self._outbox.send((p.FAILED, safe_str(error), p.traceback_text(cause)))
         self._close_and_exit(1)
 
     def started(self, container: Container, work_id: str) -> None:
@@ -283,7 +298,8 @@ class Worker:
                 self._loop_thread = threading.get_ident()
             except RuntimeError:
                 pass  # a sync work, on a thread
-        self._report_end((p.FINISHED, work_id, kind, data, text))
+        # str(): the kind travels as plain text, never as a class the other end must import.
+        self._report_end((p.FINISHED, work_id, str(kind), data, text))
         if not self._arrived:
             return None
         with self._arrived_lock:

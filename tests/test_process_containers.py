@@ -201,7 +201,7 @@ def test_a_worker_killed_from_outside_is_reported_failed(
     host.wait_for(lambda: work.id in host.logs)
     os.kill(container.info()["pid"], signal.SIGKILL)
     host.wait_for(lambda: bool(host.failures))
-    assert "exited with code -9" in str(host.failures[0])
+    assert str(host.failures[0]) == "the worker process was killed by signal SIGKILL (9)"
     assert work.id not in host.outcomes
 
 

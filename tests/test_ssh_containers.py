@@ -12,6 +12,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+from checkout_python import ROOT, checkout_python
 from recording_host import RecordingHost, make_work
 from sshd import PrivateSshd, SshKeys, free_port, require_sshd
 
@@ -47,7 +48,7 @@ def server(keys: SshKeys) -> Iterator[PrivateSshd]:
 def backend_for(keys: SshKeys, *servers: PrivateSshd, **options: object) -> SSHBackend:
     return ssh(
         *(s.destination for s in servers),
-        python=options.pop("python", sys.executable),  # type: ignore[arg-type]
+        python=options.pop("python", checkout_python(keys.dir)),  # type: ignore[arg-type]
         ssh_options=keys.options(),
         **options,  # type: ignore[arg-type]
     )
@@ -286,8 +287,8 @@ def test_ssh_arguments_are_checked_when_the_backend_is_made() -> None:
 def test_ssh_checks_host_keys_and_never_prompts() -> None:
     argv = ssh("gpu-box", ssh_options=["-i", "/home/me/.ssh/id_ed25519"]).argv("gpu-box")
     assert "BatchMode=yes" in argv and "ConnectTimeout=5" in argv
-    assert not any("StrictHostKeyChecking" in arg for arg in argv)
-    assert argv[-1] == "exec python3 -m concur_nb.worker --orphan-timeout 30"
+    assert argv[1:5] == ["-T", "-o", "StrictHostKeyChecking=yes", "-o"]  # first: it wins
+    assert argv[-1].startswith("exec sh -c 'python3 -m concur_nb.worker --orphan-timeout 30;")
 
 
 # --- GPUs, with a stand-in nvidia-smi on the worker's PATH --------------------------------
@@ -304,7 +305,9 @@ def python_with_stand_in_nvidia_smi(tmp_path: Path) -> str:
     fake.write_text(f"#!/bin/sh\nprintf '{FAKE_GPUS}'\n")
     fake.chmod(0o755)
     wrapper = tmp_path / "python-with-gpus"
-    wrapper.write_text(f'#!/bin/sh\nPATH="{bin_dir}:$PATH" exec {sys.executable} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nPATH="{bin_dir}:$PATH" PYTHONPATH="{ROOT}" exec {sys.executable} "$@"\n'
+    )
     wrapper.chmod(0o755)
     return str(wrapper)
 

@@ -181,3 +181,96 @@ def test_unknown_method_lists_the_methods() -> None:
 
     with pytest.raises(AttributeError, match=r"methods: \['predict'\]"):
         Model().train  # noqa: B018
+
+
+# --- values that would overflow or switch a timer off -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "bad", "said"),
+    [
+        ("timeout", 10**400, r"timeout must be at most .*10\*\*400.*timeout=None"),
+        ("timeout", float("inf"), r"timeout must be at most .*got inf"),
+        ("timeout", float("nan"), r"timeout must be a number > 0, got nan"),
+        ("scaledown_window", 10**400, r"scaledown_window must be at most .*min_containers"),
+        ("scaledown_window", float("nan"), r"scaledown_window must be a number > 0, got nan"),
+    ],
+)
+def test_timer_settings_out_of_range_are_rejected_at_the_decorator_and_update(
+    setting: str, bad: object, said: str
+) -> None:
+    with pytest.raises(InvalidError, match=said):
+        concur_nb.function(**{setting: bad})
+
+    @concur_nb.function()
+    def double(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(InvalidError, match=said):
+        double.update(**{setting: bad})
+    assert double.remote(2) == 4  # the rejected update changed nothing
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("initial_delay", float("inf")),
+        ("initial_delay", float("nan")),
+        ("initial_delay", -1.0),
+        ("max_delay", float("inf")),
+        ("backoff_coefficient", float("inf")),
+        ("backoff_coefficient", float("nan")),
+    ],
+)
+def test_retries_with_endless_or_undefined_delays_are_rejected(field: str, bad: float) -> None:
+    with pytest.raises(InvalidError, match=rf"Retries\({field}\).*Retries\(max_retries=3"):
+        concur_nb.Retries(max_retries=3, **{field: bad})
+
+
+def test_a_retry_delay_saturates_at_max_delay_instead_of_overflowing() -> None:
+    instant = concur_nb.Retries(max_retries=10_000, initial_delay=0, max_delay=0)
+    assert instant.delay(1025) == 0.0 and instant.delay(5000) == 0.0
+    slow = concur_nb.Retries(max_retries=10_000, initial_delay=1.0, max_delay=30.0)
+    assert [slow.delay(n) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
+    assert slow.delay(5000) == 30.0 and slow.delay(10**12) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"python": None}, r"ssh\(python=None\).*python='python3'"),
+        ({"python": ""}, r"ssh\(python=''\)"),
+        ({"connect_timeout": float("nan")}, r"connect_timeout must be a number > 0, got nan"),
+        ({"connect_timeout": float("inf")}, r"connect_timeout must be at most 3,600, got inf"),
+        ({"connect_timeout": 0}, r"connect_timeout must be > 0, got 0"),
+        ({"start_timeout": float("nan")}, r"start_timeout must be a number > 0, got nan"),
+        ({"heartbeat_timeout": float("nan")}, r"heartbeat_timeout must be a number > 0"),
+        ({"heartbeat_timeout": 10**400}, r"heartbeat_timeout must be at most"),
+        ({"ssh_options": None}, r"ssh_options=None is a NoneType; pass a list"),
+        ({"ssh_options": [1, 2]}, r"ssh_options=\[1, 2\] holds 1 \(int\); every item"),
+        ({"ssh_options": "-p 22"}, r"ssh_options='-p 22' is a str; pass a list"),
+    ],
+)
+def test_bad_ssh_arguments_are_rejected_when_the_backend_is_made(
+    arguments: dict[str, object], said: str
+) -> None:
+    with pytest.raises(InvalidError, match=said):
+        concur_nb.ssh("gpu-box", **arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"python": None}, r"ProcessBackend\(python=None\)"),
+        ({"heartbeat_timeout": float("nan")}, r"heartbeat_timeout must be a number > 0, got nan"),
+        ({"start_timeout": float("inf")}, r"start_timeout must be at most"),
+        ({"max_processes": 0}, r"max_processes must be >= 1, got 0"),
+    ],
+)
+def test_bad_process_backend_arguments_are_rejected(
+    arguments: dict[str, object], said: str
+) -> None:
+    from concur_nb._containers.process import ProcessBackend
+
+    with pytest.raises(InvalidError, match=said):
+        ProcessBackend(**arguments)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 A task that finishes a work asks the host for the next one and runs it itself, so a busy
 container behaves like a fixed set of worker tasks (no task per input, no semaphore). A
-watchdog notices when an input blocks the loop and says so.
+watchdog notices when an input blocks the loop and says so (``_LagWatch``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from .._context import LogHost, current_host, current_work, ensure_capture
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
-LAG_CHECK_EVERY = 0.1  # seconds between watchdog ticks
-LAG_WARN_AFTER = 0.5  # a tick this late means something blocked the loop (not mere load)
+LAG_BEAT_EVERY = 0.05  # seconds between the loop's marks that it turns
+LAG_SAMPLE_EVERY = 0.05  # seconds between the watchdog's looks at each loop
+LAG_WARN_AFTER = 0.2  # one step of an input that holds the loop this long gets a warning
+LAG_STILL_BLOCKED = 2.0  # a step still running after this is reported before it ends
+LAG_WARN_INTERVAL = 10.0  # seconds between two warnings of one loop
 
 # Loops that run inputs: a blocking call made on one of them would stall its siblings or
 # deadlock, so the API refuses it there.
@@ -53,7 +56,14 @@ class LoopSlots:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
         self._loop_thread_id: int | None = None
-        self._last_lag_warning = 0.0
+        # The lag watch's view (see ``_LagWatch``): beats count the loop's turns; while
+        # ``engine_step`` is true the running task is in this module's code, not an input's.
+        self.beats = 0
+        self.engine_step = False
+        self._seen: tuple[int, object] | None = None  # (beats, task) the watch last saw
+        self._seen_since = self._seen_last = 0.0
+        self._told = False  # this stall was reported already
+        self._last_lag_warning = -LAG_WARN_INTERVAL
 
     def start(self) -> None:
         ready = threading.Event()
@@ -104,13 +114,15 @@ class LoopSlots:
         self._loop_thread_id = threading.get_ident()
         asyncio.set_event_loop(self.loop)
         input_loops.add(self.loop)
-        self.loop.call_soon(self._watch_lag, self.loop.time() + LAG_CHECK_EVERY)
+        self.loop.call_soon(self._beat)
+        lag_watch.add(self)
         try:
             self.loop.run_forever()
             for task in asyncio.all_tasks(self.loop):
                 task.cancel()
             self.loop.run_until_complete(asyncio.sleep(0))
         finally:
+            lag_watch.remove(self)
             self.loop.close()
 
     def _drain(self) -> None:
@@ -136,6 +148,7 @@ class LoopSlots:
         running, tasks, cancelled_early = self._running, self._tasks, self._cancelled_before_start
         resolve, plain_fn, finished = self._resolve, self._plain_fn, self._finished
         set_work, reset_work = current_work.set, current_work.reset
+        self.engine_step = True  # until the input's own code runs (read by the lag watch)
         while work is not None:
             work_id = work.id
             if cancelled_early and work_id in cancelled_early:
@@ -150,6 +163,7 @@ class LoopSlots:
             running[work_id] = work
             try:
                 kwargs = work.kwargs
+                self.engine_step = False
                 value = await (fn(*work.args, **kwargs) if kwargs else fn(*work.args))
                 outcome = ok_outcome(value)
             except asyncio.CancelledError:
@@ -157,6 +171,7 @@ class LoopSlots:
             except BaseException as exc:
                 outcome = Outcome(ERROR, exc)
             finally:
+                self.engine_step = True
                 del running[work_id]
                 del tasks[work_id]
                 reset_work(token)
@@ -164,18 +179,93 @@ class LoopSlots:
                     _uncancel(task)
             work = finished(work, outcome, True)
             del outcome  # not kept alive through the next work's await (GC work)
+        self.engine_step = False
 
-    def _watch_lag(self, expected: float) -> None:
-        now = self.loop.time()
-        lag = now - expected
-        if lag > LAG_WARN_AFTER and time.monotonic() - self._last_lag_warning > 10:
-            self._last_lag_warning = time.monotonic()
-            self._warn(
-                f"an async input blocked the event loop of {self._name} for {lag:.2f}s, "
-                "stalling every other input on it; await non-blocking calls, or move "
-                "blocking work off the loop with `await asyncio.to_thread(...)`."
-            )
-        self.loop.call_at(now + LAG_CHECK_EVERY, self._watch_lag, now + LAG_CHECK_EVERY)
+    def _beat(self) -> None:
+        self.beats += 1
+        self.loop.call_at(self.loop.time() + LAG_BEAT_EVERY, self._beat)
+
+    # --- in the lag watch's thread --------------------------------------------------------
+
+    def sample(self, now: float) -> None:
+        """Look at the loop from outside: a loop that has not turned while one task stayed
+        current and in an input's own code is blocked by that input."""
+        task = asyncio.current_task(self.loop)  # a dict lookup: safe from another thread
+        seen = (self.beats, task)
+        if task is None or self.engine_step or seen != self._seen:
+            if self._seen is not None and not self._told:
+                self._report(self._seen_last - self._seen_since, ended=True)
+            self._seen, self._seen_since, self._seen_last, self._told = seen, now, now, False
+            if task is None or self.engine_step:
+                self._seen = None
+            return
+        self._seen_last = now
+        if not self._told and now - self._seen_since >= LAG_STILL_BLOCKED:
+            self._report(now - self._seen_since, ended=False)
+
+    def _report(self, blocked: float, *, ended: bool) -> None:
+        if blocked < LAG_WARN_AFTER:
+            return
+        self._told = True
+        now = time.monotonic()
+        if now - self._last_lag_warning < LAG_WARN_INTERVAL:
+            return
+        self._last_lag_warning = now
+        how_long = f"for {blocked:.2f}s" if ended else f"for {blocked:.1f}s so far"
+        self._warn(
+            f"an async input blocked the event loop of {self._name} {how_long}, "
+            "stalling every other input on it; await non-blocking calls, or move "
+            "blocking work off the loop with `await asyncio.to_thread(...)`."
+        )
+
+
+class _LagWatch:
+    """One thread that looks at every input loop a few times a second.
+
+    It blames an input only when the loop stopped turning while that input's own code was
+    running: a loop that is merely busy (the engine starting thousands of tasks in a burst,
+    each step short) turns over many tasks between two looks, and is not blamed on anyone.
+    The thread runs while some loop does, so an idle process keeps no extra thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: set[LoopSlots] = set()
+        self._running = False
+
+    def add(self, slots: LoopSlots) -> None:
+        with self._lock:
+            self._watched.add(slots)
+            if self._running:
+                return
+            self._running = True
+        try:
+            threading.Thread(target=self._run, name="concur_nb-lag-watch", daemon=True).start()
+        except RuntimeError:  # at the system's thread limit: the loops run unwatched
+            with self._lock:
+                self._running = False
+
+    def remove(self, slots: LoopSlots) -> None:
+        with self._lock:
+            self._watched.discard(slots)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(LAG_SAMPLE_EVERY)
+            with self._lock:
+                if not self._watched:
+                    self._running = False
+                    return
+                watched = list(self._watched)
+            now = time.monotonic()
+            for slots in watched:
+                try:
+                    slots.sample(now)
+                except Exception:  # a warning that cannot be given must not end the watch
+                    pass
+
+
+lag_watch = _LagWatch()
 
 
 def _uncancel(task: asyncio.Task[Any]) -> None:

@@ -120,7 +120,12 @@ class Container(Protocol):
         """Begin starting; report ``host.ready`` or ``host.failed`` later."""
 
     def submit(self, work: Work) -> None:
-        """Run ``work`` in a free slot (the scheduler guarantees there is one)."""
+        """Run ``work`` in a free slot (the scheduler guarantees there is one).
+
+        Raises ``ContainerError`` when the slot cannot be served (the system refused a new
+        thread for it): the work was not taken, nothing of it is counted here, and the caller
+        fails that work with the error; the container goes on with the slots it has.
+        """
 
     def cancel(self, work_id: str) -> None:
         """Stop a running work: ``InputCancellation`` into its thread, or cancel its task."""

@@ -14,8 +14,9 @@ from typing import Any
 
 from .._context import ensure_capture
 from .._errors import ContainerError
+from .._errors_text import describe, safe_repr
 from .aio import LoopSlots
-from .base import ContainerHost, Outcome, Target, Work
+from .base import ERROR, ContainerHost, Outcome, Target, Work
 from .threads import ThreadSlots
 
 STOP_TIMEOUT = 5.0  # seconds to wait for cancelled works before giving up on a thread
@@ -58,12 +59,30 @@ class LocalContainer:
     # --- Container interface --------------------------------------------------------------
 
     def start(self) -> None:
-        threading.Thread(target=self._start, name=f"{self.id}-start", daemon=True).start()
+        try:
+            threading.Thread(target=self._start, name=f"{self.id}-start", daemon=True).start()
+        except RuntimeError as exc:
+            raise ContainerError(
+                f"could not start container {self.id}: the system refused a new thread "
+                f"({describe(exc)}); lower max_inputs or max_containers, or raise the limit "
+                "on threads."
+            ) from exc
 
     def submit(self, work: Work) -> None:
         with self._lock:
             self._outstanding += 1
-        self._route(work)
+        try:
+            self._route(work)
+        except ContainerError:
+            with self._lock:
+                # A thread that has just reported its input counts as busy until it is back
+                # waiting: with as many threads as works, one is about to take this one.
+                freeing = not self._mixed and self._outstanding <= self._threads.count()
+            if freeing:
+                self._threads.enqueue(work)
+                return
+            self._forget_outstanding(work)  # no thread for it: the caller fails the work
+            raise
 
     def cancel(self, work_id: str) -> None:
         if self._mixed:
@@ -86,9 +105,17 @@ class LocalContainer:
             if self._stopping:
                 return
             self._stopping = True
-        threading.Thread(
-            target=self._stop, args=(graceful,), name=f"{self.id}-stop", daemon=True
-        ).start()
+        try:
+            threading.Thread(
+                target=self._stop, args=(graceful,), name=f"{self.id}-stop", daemon=True
+            ).start()
+        except RuntimeError:
+            # At the system's thread limit: one of this container's own threads stops it once
+            # free (cancelled works end at once); with none, the stop runs here.
+            if not graceful:
+                self.kill()
+            if not self._threads.run_soon(lambda: self._stop(graceful)):
+                self._stop(graceful)
 
     def kill(self) -> None:
         for work_id in self._running_ids():
@@ -123,7 +150,7 @@ class LocalContainer:
                 self._run_hooks(self._target.enter)
         except BaseException as exc:
             error = ContainerError(
-                f"container {self.id} of {self._target.name} failed to start: {exc!r}"
+                f"container {self.id} of {self._target.name} failed to start: {safe_repr(exc)}"
             )
             error.__cause__ = exc
             self._shut_executors()
@@ -152,7 +179,7 @@ class LocalContainer:
             if self._target.is_class and self._instance is not None:
                 self._run_hooks(self._target.exit)
         except BaseException as exc:
-            self._host.warning(self, f"exit hook of {self._target.name} raised {exc!r}")
+            self._host.warning(self, f"exit hook of {self._target.name} raised {safe_repr(exc)}")
         finally:
             try:
                 self._shut_executors()
@@ -188,11 +215,23 @@ class LocalContainer:
         """Report ``work``'s end; keep the next work if it runs on the same executor."""
         if self._mixed:
             self._on_loop.pop(work.id, None)
-        following = self._host.finished(self, work.id, outcome)
-        if following is not None:
-            if following.is_async != on_loop:
+        try:
+            following = self._host.finished(self, work.id, outcome)
+        except Exception as exc:  # the host's bug; this thread and the work must not be lost
+            following = self._report_instead(work, exc)
+        while following is not None and following.is_async != on_loop:
+            try:
                 self._route(following)  # the same slot, the other executor
                 return None
+            except ContainerError as exc:  # no thread for it: it fails, the slot serves on
+                work, following = following, None
+                if self._mixed:
+                    self._on_loop.pop(work.id, None)
+                try:
+                    following = self._host.finished(self, work.id, Outcome(ERROR, exc))
+                except Exception as broken:
+                    following = self._report_instead(work, broken)
+        if following is not None:
             if self._mixed:
                 self._on_loop[following.id] = on_loop
             return following
@@ -205,6 +244,26 @@ class LocalContainer:
                     self._loop.forget_early_cancels()
                 self._idle.notify_all()
         return None
+
+    def _forget_outstanding(self, work: Work) -> None:
+        if self._mixed:
+            self._on_loop.pop(work.id, None)
+        with self._lock:
+            self._outstanding -= 1
+            if self._outstanding == 0:
+                self._idle.notify_all()
+
+    def _report_instead(self, work: Work, exc: Exception) -> Work | None:
+        """``host.finished`` raised: report the work failed with that error instead, so it
+        still ends (and the thread or task that ran it lives on)."""
+        error = ContainerError(
+            f"the outcome of input {work.id} could not be reported: {describe(exc)}"
+        )
+        error.__cause__ = exc
+        try:
+            return self._host.finished(self, work.id, Outcome(ERROR, error))
+        except Exception:
+            return None  # nothing more can be said; the host takes back works of a lost slot
 
 
 class LocalBackend:

@@ -21,10 +21,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._errors import ContainerError
+from .._errors import ContainerError, InvalidError
+from .._errors_text import describe as describe_error
+from .._errors_text import safe_repr
+from .._validate import MAX_SECONDS, non_negative_number, optional_int
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
-from .gpu import GpuGroups, GpuSpec, describe, plan_groups, query_gpus, validate_spec
+from .exits import local_explanation
+from .gpu import GpuSpec, describe, query_gpus, validate_spec
+from .pins import GpuPins
 
 HEARTBEAT_INTERVAL = 1.0
 STDERR_TAIL = 40
@@ -38,56 +43,11 @@ class Launch:
     argv: list[str]
     kind: str  # "process" | "ssh"
     host_name: str
-    explain_exit: Callable[[int | None, str], str]  # (exit code, stderr tail) -> message
+    # (exit code or None if it could not run, stderr tail, whether the worker said hello)
+    explain_exit: Callable[[int | None, str, bool], str]
     send_sys_path: bool = False  # a local worker can import what this process can
     start_timeout: float = 60.0  # until the worker says hello
     heartbeat_timeout: float = 10.0  # silence after which a running worker is presumed dead
-
-
-class GpuPins:
-    """Hands out one host's GPU groups to its containers, least used first."""
-
-    def __init__(self, spec: GpuSpec) -> None:
-        self._spec = spec
-        self._lock = threading.Lock()
-        self._groups: GpuGroups | None = None
-        self._users: dict[tuple[str, ...], int] = {}
-        self.known = False  # whether a worker on the host has reported its GPUs
-
-    def capacity(self) -> int | None:
-        """Containers the host should run (None: no GPU limit); 1 until the host is known."""
-        if self._spec is False or self._spec == 0:
-            return None
-        if not self.known:
-            return 1
-        return len(self._groups) if self._groups else None
-
-    def learn(self, host_gpus: list[str]) -> None:
-        """Plan the groups from the host's GPUs (once: the first report wins)."""
-        with self._lock:
-            if not self.known:
-                self._groups = plan_groups(self._spec, host_gpus)
-                self._users = {group: 0 for group in self._groups or ()}
-                self.known = True
-
-    def claim(self, host_gpus: list[str]) -> tuple[str, ...] | None:
-        self.learn(host_gpus)
-        with self._lock:
-            if self._groups is None:
-                return None
-            if not self._groups:
-                raise ContainerError(
-                    f"gpus={self._spec!r} asks for more GPUs per container than the host has "
-                    f"({len(host_gpus)}); lower it."
-                )
-            group = min(self._groups, key=lambda g: self._users[g])
-            self._users[group] += 1
-            return group
-
-    def release(self, group: tuple[str, ...] | None) -> None:
-        if group is not None:
-            with self._lock:
-                self._users[group] -= 1
 
 
 class ProcessContainer:
@@ -114,6 +74,9 @@ class ProcessContainer:
         self._pins = pins
         self._on_end = on_end
         self._lock = threading.Lock()
+        # Held while reporting from a thread other than the reader, so that nothing is
+        # reported after the end (the reader's own reports come before it, in order).
+        self._report_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._outbox: p.Outbox | None = None
         self._held: list[p.Message] | None = []  # sent before the target went out
@@ -185,7 +148,9 @@ class ProcessContainer:
         except ContainerError as error:
             self._end(error)
         except BaseException as exc:  # a bug on this side; still report, never hang the pool
-            bug = ContainerError(f"container {self.id} broke on the engine's side: {exc!r}")
+            bug = ContainerError(
+                f"container {self.id} broke on the engine's side: {safe_repr(exc)}"
+            )
             bug.__cause__ = exc
             self._end(bug)
 
@@ -200,7 +165,7 @@ class ProcessContainer:
             )
         except OSError as exc:
             raise ContainerError(
-                self._launch.explain_exit(None, f"{self._launch.argv[0]}: {exc.strerror}")
+                self._launch.explain_exit(None, f"{self._launch.argv[0]}: {exc.strerror}", False)
             ) from None
         assert process.stdin is not None and process.stderr is not None
         with self._lock:
@@ -246,7 +211,8 @@ class ProcessContainer:
             target_bytes = p.dump_payload(self._target)
         except Exception as exc:
             raise ContainerError(
-                f"{self._target.name} could not be pickled to send it to a worker: {exc!r}; "
+                f"{self._target.name} could not be pickled to send it to a worker: "
+                f"{safe_repr(exc)}; "
                 "functions that capture locks, open files or sockets cannot travel"
             ) from exc
         with self._lock:
@@ -312,7 +278,9 @@ class ProcessContainer:
             try:
                 return Outcome(OK, p.unpack(data))
             except Exception as exc:
-                return Outcome(ERROR, p.RemoteError(f"the result could not be unpickled: {exc!r}"))
+                return Outcome(
+                    ERROR, p.RemoteError(f"the result could not be unpickled: {safe_repr(exc)}")
+                )
         if kind == ERROR:
             return Outcome(ERROR, p.load_error(data, text))
         return Outcome(CANCELLED)
@@ -326,18 +294,23 @@ class ProcessContainer:
         if process is not None:
             try:
                 code = process.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # it closed the channel but lives on: end it
                 process.kill()
+                code = process.wait()
         if self._kill_reason is not None:
             return ContainerError(f"container {self.id} on {self.host_name}: {self._kill_reason}")
-        if code is not None:
-            self._stderr_closed.wait(1.0)  # so the tail holds the worker's last words
+        self._stderr_closed.wait(1.0)  # so the tail holds the worker's last words
         tail = "\n".join(self._stderr)
-        return ContainerError(self._launch.explain_exit(code, tail or str(why)))
+        said = tail if code is not None else tail or str(why)  # the code says more than an EOF
+        return ContainerError(self._launch.explain_exit(code, said, bool(self._hello)))
 
     def _end(self, error: BaseException | None) -> None:
-        """Report the end exactly once, then release the process and its GPUs."""
-        with self._lock:
+        """Report the end exactly once, then release the process and its GPUs.
+
+        ``failed``/``stopped`` is the container's last report: no ``finished`` follows it (the
+        pool takes back the works it placed here and never heard the end of).
+        """
+        with self._report_lock, self._lock:
             if self._ended:
                 return
             self._ended = True
@@ -396,9 +369,16 @@ class ProcessContainer:
             data = p.pack((work.args, work.kwargs))
         except Exception as exc:
             # The engine's contract: never call the host from the caller's thread.
-            threading.Thread(
-                target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
-            ).start()
+            try:
+                threading.Thread(
+                    target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
+                ).start()
+            except RuntimeError as refused:  # at the thread limit: the caller fails it
+                raise ContainerError(
+                    f"the arguments of input {work.id} could not be pickled "
+                    f"({describe_error(exc)}), and no thread could be started to report it "
+                    f"({describe_error(refused)})"
+                ) from exc
             return None
         self._running.add(work.id)
         return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
@@ -422,24 +402,23 @@ class ProcessContainer:
         self._stderr_closed.set()
 
     def _unpicklable(self, work_id: str, exc: Exception) -> None:
-        error = p.RemoteError(f"the input's arguments could not be pickled: {exc!r}")
-        following = self._host.finished(self, work_id, Outcome(ERROR, error))
+        error = p.RemoteError(f"the input's arguments could not be pickled: {safe_repr(exc)}")
+        with self._report_lock:  # not after ``failed``: the pool has taken the work back then
+            if self._ended:
+                return
+            following = self._host.finished(self, work_id, Outcome(ERROR, error))
         if following is not None:
             self.submit(following)
 
 
-def local_explanation(python: str) -> Callable[[int | None, str], str]:
-    def explain(code: int | None, stderr: str) -> str:
-        if code is None:
-            return f"could not start a worker process with {python!r}: {stderr}"
-        if "No module named" in stderr and "concur_nb" in stderr:
-            return (
-                f"concur_nb is not importable by {python!r}; install it there "
-                f"(`{python} -m pip install concur-nb`)"
-            )
-        return f"the worker process exited with code {code}:\n{stderr}".rstrip()
-
-    return explain
+def _seconds(name: str, value: Any) -> float:
+    return non_negative_number(
+        name,
+        value,
+        allow_zero=False,
+        maximum=MAX_SECONDS,
+        fix=f"Pass a positive number of seconds, e.g. {name}=10.",
+    )
 
 
 class ProcessBackend:
@@ -461,13 +440,20 @@ class ProcessBackend:
         start_timeout: float = 60.0,
         heartbeat_timeout: float = 10.0,
     ) -> None:
+        if isinstance(python, os.PathLike):
+            python = os.fspath(python)
+        if not isinstance(python, str) or not python.strip():
+            raise InvalidError(
+                f"ProcessBackend(python={python!r}): name an interpreter that has concur_nb, "
+                "e.g. python=sys.executable."
+            )
         self.python = python
-        self._max_processes = max_processes
+        self._max_processes = optional_int("max_processes", max_processes, minimum=1)
         self._pins = GpuPins(validate_spec(gpus))
         if gpus is not False:
             self._pins.learn([gpu["index"] for gpu in query_gpus()])
-        self._start_timeout = start_timeout
-        self._heartbeat_timeout = heartbeat_timeout
+        self._start_timeout = _seconds("start_timeout", start_timeout)
+        self._heartbeat_timeout = _seconds("heartbeat_timeout", heartbeat_timeout)
 
     def create(
         self, container_id: str, target: Target, max_inputs: int, host: ContainerHost

@@ -43,6 +43,7 @@ from typing import IO, Any
 import cloudpickle
 
 from .._errors import ContainerError, RemoteError
+from .._errors_text import describe, safe_repr
 
 PROTOCOL_VERSION = 3
 MAGIC = b"\x00concur_nb-worker\x00"
@@ -213,18 +214,21 @@ def load_payload(data: bytes) -> Any:
 
 
 def traceback_text(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # the traceback module copes with most broken exceptions, not all
+        return describe(exc) + "\n"
 
 
 def dump_error(exc: BaseException) -> bytes:
-    """The exception itself if it pickles (and unpickles), else a ``RemoteError``."""
+    """The exception itself if it pickles (and unpickles), else a ``RemoteError`` with what
+    can be said of it (its type and message, when its ``__str__`` does not raise)."""
     try:
         data = dump_payload(exc)
         load_payload(data)  # an exception whose __init__ takes other args pickles but won't load
         return data
     except Exception:
-        text = traceback_text(exc)
-        return dump_payload(RemoteError(f"{type(exc).__qualname__}: {exc}", text))
+        return dump_payload(RemoteError(describe(exc), traceback_text(exc)))
 
 
 def dump_result(value: Any) -> tuple[bool, Payload]:
@@ -237,7 +241,7 @@ def dump_result(value: Any) -> tuple[bool, Payload]:
     except Exception as exc:
         message = (
             f"the result ({type(value).__qualname__}) could not be pickled to send it back "
-            f"from the worker: {exc!r}; return plain data instead"
+            f"from the worker: {safe_repr(exc)}; return plain data instead"
         )
         return False, dump_payload(RemoteError(message, traceback_text(exc)))
 
@@ -258,9 +262,13 @@ def load_error(data: Payload, remote_traceback: str) -> BaseException:
     try:
         exc = unpack(data)
     except Exception as why:
-        return RemoteError(f"an exception could not be rebuilt here: {why!r}", remote_traceback)
+        return RemoteError(
+            f"an exception could not be rebuilt here: {describe(why)}", remote_traceback
+        )
     if not isinstance(exc, BaseException):
-        return RemoteError(f"the worker reported a non-exception {exc!r}", remote_traceback)
+        return RemoteError(
+            f"the worker reported a non-exception {safe_repr(exc)}", remote_traceback
+        )
     if remote_traceback and not isinstance(exc, RemoteError):
         exc.__cause__ = RemoteTraceback(remote_traceback)
     return exc

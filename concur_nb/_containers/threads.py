@@ -2,7 +2,8 @@
 
 Threads are started lazily, as load needs them, up to the container's capacity, and each keeps
 serving: when its work ends it asks the host for the next one directly, so a busy container
-never waits on the scheduler's thread.
+never waits on the scheduler's thread. When the OS refuses a new thread, ``submit`` raises
+``ContainerError`` and the pool keeps the threads it has.
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ import threading
 from collections.abc import Callable
 
 from .._context import LogHost, current_host, current_work, ensure_capture
-from .._errors import InputCancellation
+from .._errors import ContainerError, InputCancellation
+from .._errors_text import describe
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .cancel_into_thread import clear_pending, raise_in_thread
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
+
+
+class Job:
+    """Engine work handed to a serving thread when no new thread can be started."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: Callable[[], object]) -> None:
+        self.run = run
 
 
 class ThreadSlots:
@@ -31,7 +42,7 @@ class ThreadSlots:
         self._resolve = resolve
         self._log_host = log_host
         self._finished = finished
-        self._inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Work | Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._load = 0  # works handed to this pool and not yet done
@@ -39,17 +50,44 @@ class ThreadSlots:
         self._cancelled_before_start: set[str] = set()
 
     def submit(self, work: Work) -> None:
+        """Queue ``work`` for a thread, starting one if all are busy; ``ContainerError`` if
+        the OS refuses it (nothing is then counted: the caller fails the work)."""
         with self._lock:
-            self._load += 1
-            thread = None
-            if self._load > len(self._threads):
+            if self._load >= len(self._threads):
+                # Started under the lock, so no other submit counts on a thread that may fail.
                 thread = threading.Thread(
                     target=self._serve, name=f"{self._name}-{len(self._threads)}", daemon=True
                 )
+                try:
+                    thread.start()
+                except RuntimeError as exc:  # "can't start new thread": a limit was reached
+                    raise ContainerError(
+                        f"could not start a thread for input {work.id}: the system refused "
+                        f"thread {len(self._threads) + 1} of {self._name} ({describe(exc)}); "
+                        "lower max_inputs, or raise the limit on threads (ulimit -u, "
+                        "ulimit -v, pids.max)."
+                    ) from exc
                 self._threads.append(thread)
-        if thread is not None:
-            thread.start()
+            self._load += 1
         self._inbox.put(work)
+
+    def count(self) -> int:
+        """Threads started."""
+        return len(self._threads)
+
+    def enqueue(self, work: Work) -> None:
+        """Queue ``work`` for the next thread that is free, without starting one."""
+        with self._lock:
+            self._load += 1
+        self._inbox.put(work)
+
+    def run_soon(self, job: Callable[[], object]) -> bool:
+        """Run ``job`` on one of the threads once one is free; False if there are none."""
+        with self._lock:
+            if not self._threads:
+                return False
+        self._inbox.put(Job(job))
+        return True
 
     def cancel(self, work_id: str) -> bool:
         """Raise ``InputCancellation`` in the thread running ``work_id``; False if none is."""
@@ -89,6 +127,9 @@ class ThreadSlots:
             work = self._inbox.get()
             if work is None:
                 return
+            if isinstance(work, Job):
+                work.run()
+                continue
             while work is not None:
                 work = self._finished(work, self._execute(work, thread_id), False)
             with self._lock:

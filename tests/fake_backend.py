@@ -13,16 +13,24 @@ class FakeContainer:
     host_name = "local"
     gpus: tuple[str, ...] = ()
 
-    def __init__(self, cid: str, host: ContainerHost, refuse_after: int | None) -> None:
+    def __init__(
+        self,
+        cid: str,
+        host: ContainerHost,
+        refuse_after: int | None,
+        start_error: BaseException | None = None,
+    ) -> None:
         self.id = cid
         self.host = host
         self.works: dict[str, Work] = {}
         self.cancelled: list[str] = []
         self.stopping = False
         self._refuse_after = refuse_after
+        self._start_error = start_error
 
     def start(self) -> None:
-        pass
+        if self._start_error is not None:
+            raise self._start_error
 
     def submit(self, work: Work) -> None:
         if self._refuse_after is not None and len(self.works) >= self._refuse_after:
@@ -67,14 +75,17 @@ class FakeBackend:
     name = "fake"
     out_of_process = True
 
-    def __init__(self, refuse_after: int | None = None) -> None:
+    def __init__(
+        self, refuse_after: int | None = None, start_error: BaseException | None = None
+    ) -> None:
         self.containers: list[FakeContainer] = []
         self._refuse_after = refuse_after
+        self._start_error = start_error
 
     def create(
         self, container_id: str, target: Target, max_inputs: int, host: ContainerHost
     ) -> FakeContainer:
-        container = FakeContainer(container_id, host, self._refuse_after)
+        container = FakeContainer(container_id, host, self._refuse_after, self._start_error)
         self.containers.append(container)
         return container
 

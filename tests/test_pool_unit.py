@@ -152,6 +152,24 @@ def test_a_work_the_container_cannot_take_fails_clearly_and_the_container_keeps_
     assert call.inputs[3].status == "running"
 
 
+def test_containers_that_cannot_start_are_retried_after_growing_pauses_then_fail_the_queue() -> (
+    None
+):
+    error = ContainerError("no thread to start the container on")
+    pool, backend, clock = make_pool(FakeBackend(start_error=error), max_inputs=1)
+    call = submit(pool, 2)
+    # The first start failed at once, its replacement too; then the pool waits before a third.
+    assert len(backend.containers) == 2 and not call.is_done()
+    clock.advance(0.2)
+    pool.tick()
+    assert len(backend.containers) == 2  # still pausing
+    clock.advance(0.1)
+    pool.tick()
+    assert len(backend.containers) == 3  # the third failed too: the queue fails, clearly
+    assert call.is_done() and all(v is error for v in call.values)
+    assert "no thread" in pool.snapshot().warnings[-1]
+
+
 def test_a_closed_pool_refuses_new_inputs_and_has_settled_every_earlier_one() -> None:
     pool, backend, _ = make_pool(max_inputs=1)
     call = submit(pool, 3)

@@ -19,6 +19,7 @@ from ._api import batched as batched
 from ._api import concurrent as concurrent
 from ._api import function as function
 from ._api import gather as gather
+from ._containers.ray import ray as ray
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id

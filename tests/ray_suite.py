@@ -336,3 +336,47 @@ def test_shutdown_leaves_no_actor_alive() -> None:
     states = ray._private.state.actors()  # the GCS's table, with the dead ones
     ours = [a for a in states.values() if a.get("Name", "").startswith("concur_nb-")]
     assert ours and all(a["State"] == "DEAD" for a in ours)
+
+
+def raylet_pid(node_manager_port: int) -> int:
+    """The pid of the raylet serving ``node_manager_port`` (this PID namespace's /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            argv[0].endswith(b"raylet")
+            and f"--node_manager_port={node_manager_port}".encode() in argv
+        ):
+            return int(entry.name)
+    raise AssertionError(f"no raylet with --node_manager_port={node_manager_port}")
+
+
+def test_sigkill_of_a_nodes_raylet_mid_run_ends_every_input_exactly_once() -> None:
+    # Last in this file: the GPU node is gone afterwards.
+    @concur_nb.function(backend=concur_nb.ray(num_cpus=1), max_containers=2, min_containers=2)
+    @concur_nb.concurrent(max_inputs=4)
+    def work(x: int) -> int:
+        time.sleep(0.5)
+        return x
+
+    # One CPU per node and one per container: Ray must put one container on each node.
+    wait_until(lambda: running(work, 2), UP, "a container on each node")
+    gpu_node = next(n for n in ray.nodes() if n["Alive"] and n["Resources"].get("GPU"))
+    call = work.spawn_map(range(24))
+    wait_until(lambda: all(c.in_use for c in work.snapshot().containers), 10, "both busy")
+    (doomed,) = [c for c in work.snapshot().containers if c.info["node_id"] == gpu_node["NodeID"]]
+    os.kill(raylet_pid(gpu_node["NodeManagerPort"]), 9)
+    assert call.get(timeout=UP) == list(range(24))
+    snap = work.snapshot()
+    assert (snap.submitted, snap.succeeded, snap.failed, snap.cancelled) == (24, 24, 0, 0)
+    assert any(f"container {doomed.id} failed" in w for w in snap.warnings)
+    assert max(i.attempts for i in work.inputs(100)) <= 2
+    # Its replacement waits for a CPU that no live node has free: pending, not failed.
+    pending = [c for c in snap.containers if c.status == "starting"]
+    assert [c.info["status"] for c in pending] == [
+        "pending: waiting for Ray to place it (needs 1 CPU)"
+    ]

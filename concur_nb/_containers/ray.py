@@ -28,6 +28,7 @@ POLL_WAIT = 1.0  # seconds the actor holds a poll open when it has nothing to sa
 SILENCE_LIMIT = 15.0  # seconds without an answer to a poll after which the actor is given up
 PLACEMENT_CHECK = 0.2  # seconds between looks at whether Ray placed a pending actor
 ACTOR_CALLS = 16  # concurrent actor calls (polls, command batches); inputs do not count
+INLINE_GAP = 0.002  # seconds since the last send after which a command goes out inline
 
 _connect_lock = threading.Lock()
 _actor_class: Any = None
@@ -88,6 +89,7 @@ class RayContainer:
         self._lock = threading.Condition(threading.Lock())
         self._outgoing: list[p.Message] = []
         self._seq = itertools.count(1)
+        self._last_send = 0.0
         self._actor: Any = None
         self._placed = False
         self._ended = False
@@ -275,13 +277,25 @@ class RayContainer:
         return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
 
     def _queue(self, command: p.Message) -> None:
-        """Called under the pool's lock: only note the command; the sender thread ships it."""
+        """Called under the pool's lock. A command that finds the channel quiet goes out at
+        once, in this thread (a lone round trip then skips the sender thread's wake-up); in a
+        burst the sender thread ships them in batches, one Ray call each."""
         with self._lock:
             if self._ended:
                 return
-            self._outgoing.append(command)
-            if len(self._outgoing) == 1 and self._placed:
-                self._lock.notify()
+            now = time.monotonic()
+            quiet = not self._outgoing and now - self._last_send > INLINE_GAP
+            if not (self._placed and quiet and not _is_big(command)):
+                self._outgoing.append(command)
+                if len(self._outgoing) == 1 and self._placed:
+                    self._lock.notify()
+                return
+            self._last_send = now
+            seq = next(self._seq)
+        try:
+            self._actor.commands.remote(seq, [command])
+        except Exception:
+            pass
 
     def _flush(self) -> None:
         """Start the sender thread once the actor is placed (commands wait until then)."""
@@ -295,20 +309,20 @@ class RayContainer:
                 if self._ended:
                     return
                 batch, self._outgoing = self._outgoing, []
+                self._last_send = time.monotonic()
             try:
                 self._send(batch)
             except Exception:
                 return
 
     def _send(self, batch: list[p.Message]) -> None:
-        ray = ray_module()
-        for i, command in enumerate(batch):
-            if (
-                command[0] == p.SUBMIT
-                and type(command[5]) is bytes
-                and len(command[5]) > BIG_PAYLOAD
-            ):
-                batch[i] = (*command[:5], ray.put(command[5]))
+        """Ship ``batch`` (big payloads go into the object store first)."""
+        if any(_is_big(command) for command in batch):
+            ray = ray_module()
+            batch = [
+                (*command[:5], ray.put(command[5])) if _is_big(command) else command
+                for command in batch
+            ]
         with self._lock:
             seq = next(self._seq)
         self._actor.commands.remote(seq, batch)
@@ -351,6 +365,11 @@ class RayContainer:
             self._host.stopped(self)
         else:
             self._host.failed(self, error)
+
+
+def _is_big(command: p.Message) -> bool:
+    """A submit whose pickled arguments go through the object store."""
+    return command[0] == p.SUBMIT and type(command[5]) is bytes and len(command[5]) > BIG_PAYLOAD
 
 
 def _number(name: str, value: Any) -> float:

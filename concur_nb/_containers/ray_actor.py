@@ -79,6 +79,10 @@ class ContainerActor:
         self._held: dict[int, list[p.Message]] = {}
         self._details = node_details()
         self._container: LocalContainer | None = None
+        # Cancels may overtake their submit (they travel in another batch): remembered here,
+        # they end the work as cancelled when it arrives.
+        self._submitted: set[str] = set()
+        self._early_cancels: set[str] = set()
         try:
             target = p.load_payload(target_bytes)
             if not isinstance(target, Target):
@@ -153,6 +157,7 @@ class ContainerActor:
 
             data = ray.put(data)  # the engine fetches it from the object store
         self._lines.flush(work_id)  # its log lines go first: the engine drops them once it ended
+        self._submitted.discard(work_id)
         self._send((FINISHED, work_id, kind, data, text))
         return None  # the engine hands the freed slot its next work
 
@@ -186,6 +191,10 @@ class ContainerActor:
             return  # the function failed to load; the engine got FAILED and ends the actor
         if kind == p.SUBMIT:
             _, work_id, call_id, method, is_async, data = command
+            if work_id in self._early_cancels:
+                self._early_cancels.discard(work_id)
+                self._send((FINISHED, work_id, CANCELLED, b"", ""))
+                return
             try:
                 if not isinstance(data, bytes | tuple):
                     data = await data  # an object store reference to a big payload
@@ -194,9 +203,13 @@ class ContainerActor:
                 error = p.RemoteError(f"the input's arguments could not be unpickled here: {exc!r}")
                 self._send((FINISHED, work_id, ERROR, p.dump_error(error), p.traceback_text(exc)))
                 return
+            self._submitted.add(work_id)
             container.submit(Work(work_id, call_id, method, args, kwargs, is_async))
         elif kind == p.CANCEL:
-            container.cancel(command[1])
+            if command[1] in self._submitted:
+                container.cancel(command[1])
+            else:
+                self._early_cancels.add(command[1])
         elif kind == p.CAPACITY:
             container.set_capacity(command[1])
         elif kind == p.SHUTDOWN:

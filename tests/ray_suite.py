@@ -338,8 +338,8 @@ def test_shutdown_leaves_no_actor_alive() -> None:
     assert ours and all(a["State"] == "DEAD" for a in ours)
 
 
-def raylet_pid(node_manager_port: int) -> int:
-    """The pid of the raylet serving ``node_manager_port`` (this PID namespace's /proc)."""
+def gpu_raylet_pid() -> int:
+    """The pid of the raylet of the node with GPUs (this PID namespace's /proc)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -347,12 +347,10 @@ def raylet_pid(node_manager_port: int) -> int:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if (
-            argv[0].endswith(b"raylet")
-            and f"--node_manager_port={node_manager_port}".encode() in argv
-        ):
+        listed = [a for a in argv if a.startswith(b"--static_resource_list=")]
+        if argv[0].endswith(b"raylet") and listed and b",GPU," in listed[0]:
             return int(entry.name)
-    raise AssertionError(f"no raylet with --node_manager_port={node_manager_port}")
+    raise AssertionError("no raylet with GPUs in this namespace")
 
 
 def test_sigkill_of_a_nodes_raylet_mid_run_ends_every_input_exactly_once() -> None:
@@ -369,7 +367,7 @@ def test_sigkill_of_a_nodes_raylet_mid_run_ends_every_input_exactly_once() -> No
     call = work.spawn_map(range(24))
     wait_until(lambda: all(c.in_use for c in work.snapshot().containers), 10, "both busy")
     (doomed,) = [c for c in work.snapshot().containers if c.info["node_id"] == gpu_node["NodeID"]]
-    os.kill(raylet_pid(gpu_node["NodeManagerPort"]), 9)
+    os.kill(gpu_raylet_pid(), 9)
     assert call.get(timeout=UP) == list(range(24))
     snap = work.snapshot()
     assert (snap.submitted, snap.succeeded, snap.failed, snap.cancelled) == (24, 24, 0, 0)

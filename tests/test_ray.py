@@ -19,6 +19,7 @@ import ray_namespace
 from conftest import require
 
 SUITE = Path(__file__).with_name("ray_suite.py")
+EXIT = "<exit>"
 SUITE_BUDGET = 280  # seconds: cluster up, every test, cluster down
 NAMES = [
     node.name
@@ -57,6 +58,10 @@ def suite_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | N
             None if problem is None else (problem.get("message", "") + "\n" + (problem.text or ""))
         )
         results[case.get("name", "")] = text
+    # Not a test name: how the suite's process ended (a crash at exit shows only here).
+    results[EXIT] = (
+        None if done.returncode == 0 else f"exit {done.returncode}:\n{done.stderr[-4000:]}"
+    )
     return results
 
 
@@ -66,3 +71,8 @@ def test_on_a_two_node_ray_cluster(name: str, suite_results: dict[str, str | Non
     problem = suite_results[name]
     if problem is not None:
         pytest.fail(problem[-6000:], pytrace=False)
+
+
+def test_the_suite_process_exits_cleanly(suite_results: dict[str, str | None]) -> None:
+    """Its actors end before Ray's own exit hook: no crash, no hang at interpreter exit."""
+    assert suite_results[EXIT] is None, suite_results[EXIT]

@@ -22,7 +22,7 @@ from conftest import require
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "09_scale_out_on_ray.ipynb"
 CELL_TIMEOUT = 90
-BUDGET = 240  # seconds: a local Ray cluster starting on 2 loaded cores, and the notebook
+BUDGET = 360  # seconds: the cluster starting (retried on 2 loaded cores), and the notebook
 
 
 def outputs_text(nb: nbformat.NotebookNode) -> str:
@@ -34,6 +34,8 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.real
+@pytest.mark.timeout(BUDGET + 60)
 def test_tutorial_09_runs_on_a_two_node_ray_cluster(tmp_path: Path) -> None:
     require(ray_namespace.missing() is None, f"a namespace with Ray ({ray_namespace.missing()})")
     executed = tmp_path / "09.ipynb"

@@ -216,9 +216,10 @@ class RayContainer:
                     self._kill_reason or f"its Ray actor died ({exc.__class__.__name__}: {exc})"
                 )
                 raise ContainerError(f"container {self.id} on {self.host_name}: {reason}") from None
-            ref = actor.poll.remote(POLL_WAIT)  # the next poll is open while these are handled
             if self._handle(events):
                 return
+            # After handling, not before: a round trip's result would wait for this call.
+            ref = actor.poll.remote(POLL_WAIT)
 
     def _handle(self, events: list[p.Message]) -> bool:
         """Act on the actor's events; True once the container stopped."""

@@ -36,6 +36,7 @@ PUBLIC = {
     "gather",
     "input_cancelled",
     "method",
+    "ray",
     "shutdown",
     "ssh",
     # the notebook front-end, loaded on first use

@@ -39,6 +39,7 @@ PUBLIC = {
     "get_echo",
     "input_cancelled",
     "method",
+    "ray",
     "set_echo",
     "shutdown",
     "ssh",

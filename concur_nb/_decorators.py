@@ -112,7 +112,8 @@ def function(
     """Autoscaler and run settings for a function or class (optional: defaults apply).
 
     ``backend``: None (threads for sync, asyncio for async), ``"process"``, or
-    ``concur_nb.ssh(...)``. ``clock``: a ``concur_nb.testing.MockClock`` for tests.
+    ``concur_nb.ssh(...)`` or ``concur_nb.ray(...)``. ``clock``: a ``concur_nb.testing.MockClock``
+    for tests.
     """
     no_bare_use("function", _obj, "")
     settings = {

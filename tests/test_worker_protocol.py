@@ -16,8 +16,8 @@ import pytest
 
 from concur_nb._containers import protocol as p
 from concur_nb._containers.base import CANCELLED, ERROR, OK, Target
+from concur_nb._containers.worker import LineBuffer
 from concur_nb._errors import ContainerError, RemoteError
-from concur_nb.worker import LineBuffer
 
 
 def frames(*messages: p.Message) -> io.BytesIO:

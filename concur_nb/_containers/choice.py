@@ -15,7 +15,8 @@ def check_backend(choice: Any) -> None:
     known = choice is None or choice in ("local", "thread", "asyncio", "process")
     if not known and not (hasattr(choice, "create") and hasattr(choice, "max_containers")):
         raise InvalidError(
-            f"backend must be None, 'thread', 'asyncio', 'process' or concur_nb.ssh(...), "
+            f"backend must be None, 'thread', 'asyncio', 'process', concur_nb.ssh(...) or "
+            f"concur_nb.ray(...), "
             f"got {choice!r}."
         )
 

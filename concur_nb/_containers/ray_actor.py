@@ -65,8 +65,8 @@ class ContainerActor:
 
     def __init__(self, container_id: str, target_bytes: bytes, max_inputs: int) -> None:
         from .. import _context
-        from ..worker import LineBuffer
         from .local import LocalContainer
+        from .worker import LineBuffer
 
         _context.echo_output = False  # captured output travels as events, not to the log files
         sys.setswitchinterval(SWITCH_INTERVAL)

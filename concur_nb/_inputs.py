@@ -125,7 +125,7 @@ class Input:
 class Attempt(Work):
     """One run of a work: the plain ``Work`` a container gets, plus what the pool tracks."""
 
-    __slots__ = ("container_id", "inputs", "started_at", "timed_out")
+    __slots__ = ("batch", "container_id", "lead", "started_at", "timed_out")
 
     def __init__(
         self,
@@ -133,7 +133,7 @@ class Attempt(Work):
         lead: Input,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        inputs: tuple[Input, ...],
+        batch: tuple[Input, ...] | None,
         container_id: str,
         started_at: float,
     ) -> None:
@@ -145,15 +145,20 @@ class Attempt(Work):
         self.kwargs = kwargs
         self.is_async = lead.is_async
         self.cancel_requested = False
-        self.inputs = inputs
+        self.lead = lead  # the input it runs (the first, for a batch)
+        self.batch = batch  # a batch's inputs; None for one input (no tuple per input)
         self.container_id = container_id
         self.started_at = started_at
         self.timed_out = False
 
     @property
+    def inputs(self) -> tuple[Input, ...]:
+        return self.batch if self.batch is not None else (self.lead,)
+
+    @property
     def input_id(self) -> str:
         """The input this attempt runs (the first one for a batch)."""
-        return self.inputs[0].id
+        return self.lead.id
 
 
 def work_id_for(inp: Input) -> str:

@@ -364,30 +364,38 @@ class Pool:
         if not freed:
             slot.in_use += 1
             slot.idle_since = None
-        if isinstance(ready, Input):
-            lead = ready
-            members: tuple[Input, ...] = (ready,)
-            args, kwargs = ready.args, ready.kwargs
-            slot.alone = ready.container_deaths > 0  # a suspect runs with no sibling
-        else:
-            members = tuple(ready)  # a batch, even of one: the function takes lists
-            lead = members[0]
-            args, kwargs = pack_batch(self.target, lead.method, ready)
         container_id = slot.container.id
-        attempt = Attempt(work_id_for(lead), lead, args, kwargs, members, container_id, now)
-        waits = self.metrics.queue_waits
-        for inp in members:
-            inp.status = RUNNING
-            inp.started_at = now
-            inp.container_id = container_id
-            inp.running = attempt
-            waits.append(now - inp.queued_at)
-        self._running.add(attempt)
+        running = self._running
+        if isinstance(ready, Input):  # one input: no loop, no tuple (the hot path)
+            lead = ready
+            work_id = lead.id if lead.attempt == 1 else work_id_for(lead)
+            attempt = Attempt(work_id, lead, lead.args, lead.kwargs, None, container_id, now)
+            slot.alone = lead.container_deaths > 0  # a suspect runs with no sibling
+            lead.status = RUNNING
+            lead.started_at = now
+            lead.container_id = container_id
+            lead.running = attempt
+            self.metrics.queue_waits.append(now - lead.queued_at)
+            running.in_flight += 1
+        else:
+            batch = tuple(ready)  # a batch, even of one: the function takes lists
+            lead = batch[0]
+            args, kwargs = pack_batch(self.target, lead.method, ready)
+            attempt = Attempt(work_id_for(lead), lead, args, kwargs, batch, container_id, now)
+            waits = self.metrics.queue_waits
+            for inp in batch:
+                inp.status = RUNNING
+                inp.started_at = now
+                inp.container_id = container_id
+                inp.running = attempt
+                waits.append(now - inp.queued_at)
+            running.in_flight += len(batch)
+        running.active[attempt.id] = attempt
         timeout = self.settings.timeout
         if len(self._active) == 1 and timeout is not None:
             self._deadlines.want_wake(now + timeout)  # the oldest attempt's deadline is first
         if self.events.active:
-            for inp in members:
+            for inp in attempt.inputs:
                 self._ledger.emit("input_started", now, input_id=inp.id, container_id=container_id)
         return attempt
 
@@ -397,13 +405,13 @@ class Pool:
     # --- outcomes ---------------------------------------------------------------------------
 
     def _complete(self, attempt: Attempt, outcome: Outcome, now: float) -> None:
-        members = attempt.inputs
         if not self._queues.batching:  # one input, which nothing settled before
-            inp = members[0]
+            inp = attempt.lead
             inp.running = None
             self._running.in_flight -= 1
             self._complete_one(inp, outcome, now)
             return
+        members = attempt.inputs
         results = (
             unpack_batch(self.name, len(members), outcome)
             if self._queues.is_batched(attempt.method)
@@ -442,7 +450,7 @@ class Pool:
         self._interrupt(attempt)
         error = FunctionTimeoutError(
             f"{self.name} input {attempt.input_id} ran longer than "
-            f"timeout={self.settings.timeout:g}s (attempt {attempt.inputs[0].attempt}); raise "
+            f"timeout={self.settings.timeout:g}s (attempt {attempt.lead.attempt}); raise "
             "`timeout=` or make the input faster."
         )
         for inp in self._running.timed_out(attempt):

@@ -24,10 +24,6 @@ class RunningAttempts:
         self.in_flight = 0
         self.cancelling = 0
 
-    def add(self, attempt: Attempt) -> None:
-        self.active[attempt.id] = attempt
-        self.in_flight += len(attempt.inputs)
-
     def settle_running(self, inp: Input) -> Attempt | None:
         """``inp`` is being settled while its attempt runs: it is cancelling from now on.
         Returns the attempt when none of its inputs waits for it any more (interrupt it)."""
@@ -92,7 +88,7 @@ class RunningAttempts:
     def find(self, input_id: str) -> Input | None:
         attempt = self.active.get(input_id)
         if attempt is not None:
-            return attempt.inputs[0]
+            return attempt.lead
         return next((m for m in self.inputs() if m.id == input_id), None)
 
     def inputs(self) -> Iterator[Input]:

@@ -168,23 +168,23 @@ class _Handle:
         return self._pool_now().events.subscribe(callback)
 
     def inputs(self, limit: int = 200) -> list[InputInfo]:
-        return self._pool_now().inputs(limit)
+        return self._pool_now().ledger.inputs(limit)
 
     def logs(self, input_id: str) -> list[LogLine]:
-        return self._pool_now().logs(input_id)
+        return self._pool_now().ledger.logs(input_id)
 
     def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
-        return self._pool_now().search_logs(text, limit)
+        return self._pool_now().ledger.search_logs(text, limit)
 
     def history(self, since: float | None = None) -> list[LoadSample]:
         """The function's load over time (clock time, ~10 samples a second while it works),
         from ``since`` on; views draw a call's history from its start."""
-        return self._pool_now().history(since=since)
+        return self._pool_now().ledger.history.since(since)
 
     def cancel_input(self, input_id: str) -> bool:
         """Cancel one input by id; False if it is unknown or already finished."""
         pool = self._pool_now()
-        inp = pool.find_input(input_id)
+        inp = pool.ledger.find_input(input_id)
         if inp is None or inp.settled:
             return False
         pool.cancel([inp])

@@ -2,18 +2,12 @@
 
 Everything here happens under one lock, in whichever thread brings news: a caller submitting,
 a container finishing a work (which gets the next work back at once, so busy slots never wait
-for another thread), or the timer thread when something is due. The pool keeps little itself;
-small objects own the state: the queues (``_queues``), the containers (``_fleet``), the running
-attempts and their counts (``_running``), what it waits for (``_deadlines``) and what
-front-ends read (``_ledger``). Placement rules:
-
-- a work only goes to a running container with fewer than ``max_inputs`` works;
-- containers below ``target_inputs`` are filled first, in the order they started, so extra
-  containers fall idle and can retire; above target the least loaded one bursts;
-- no slot stays free while an input waits (a freed slot takes the next input at once).
-
-Every input ends exactly once (``_settle``): with its result, its exception, cancelled, timed
-out, or failed after too many containers died under it (``_running``).
+for another thread), or the timer thread when something is due. Small objects own the state:
+the queues (``_queues``), the containers (``_fleet``), the running attempts (``_running``), what
+is waited for (``_deadlines``), how inputs end (``_endings``) and what front-ends read
+(``ledger``). Placement: a work only goes to a running container below ``max_inputs``;
+containers below ``target_inputs`` are filled first, oldest first, so extra ones fall idle and
+retire; above target the least loaded one bursts; no slot stays free while an input waits.
 """
 
 from __future__ import annotations
@@ -24,11 +18,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ._clock import Clock
-from ._containers.base import CANCELLED as OUTCOME_CANCELLED
-from ._containers.base import OK, Backend, Container, Outcome, Target, Work
-from ._context import flush_echo
+from ._containers.base import Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
-from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError, InvalidError
+from ._endings import Endings
+from ._errors import CallCancelledError, ContainerError, InvalidError
 from ._errors_text import describe
 from ._fleet import Fleet
 from ._inputs import (
@@ -36,20 +29,18 @@ from ._inputs import (
     FAILED,
     RETRY_WAIT,
     RUNNING,
-    SUCCEEDED,
-    TIMED_OUT,
     Attempt,
     Input,
-    InputStatus,
     work_id_for,
 )
 from ._ledger import Ledger
 from ._outcomes import Call
-from ._queues import BatchSpec, InputQueues, pack_batch, unpack_batch
+from ._queues import BatchSpec, InputQueues, pack_batch
+from ._retries import Retries
 from ._running import RunningAttempts, count_death, deaths_error
 from ._settings import Settings
 from ._slots import RUNNING_SLOT, STARTING, Slot
-from ._state import FunctionSnapshot, InputInfo, LoadSample, LogLine, ScalingDecision
+from ._state import FunctionSnapshot, ScalingDecision
 from ._timers import TimerThread
 
 SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
@@ -82,10 +73,16 @@ class Pool:
         self._running = RunningAttempts()
         self._active = self._running.active  # the same dict, read on the hot path
         self._deadlines = Deadlines(lambda: timers.poke(self))
-        self._ledger = Ledger(name, backend_label, self._lock, self._now)
-        self._ledger.read_from(self._queues, self._fleet, self._running, self._deadlines)
-        self.events = self._ledger.events
-        self.metrics = self._ledger.metrics
+        self.ledger = Ledger(name, backend_label, self._lock, self._now)
+        self.ledger.read_from(self._queues, self._fleet, self._running, self._deadlines)
+        self._endings = Endings(
+            name, self._queues, self._running, self._deadlines, self.ledger, self._retries
+        )
+        self._settle = self._endings.settle
+        self._complete = self._endings.complete
+        self._fail_queued = self._endings.fail_queued
+        self.events = self.ledger.events
+        self.metrics = self.ledger.metrics
         self._async_methods = target.async_methods
         self._closed = False
         self._stopped_event = threading.Condition(self._lock)
@@ -121,6 +118,9 @@ class Pool:
                 deadlines.batch_check = None
             self._rebalance(now)
             return deadlines.next_due()
+
+    def _retries(self) -> Retries | None:
+        return None if self._closed else self.settings.retries
 
     def start(self) -> None:
         """Start what the settings ask for with no demand yet (``min_containers``)."""
@@ -161,12 +161,12 @@ class Pool:
                 metrics.submitted += len(chunk)
                 if self.events.active:
                     for inp in inputs[begin:]:
-                        self._ledger.emit("input_queued", now, input_id=inp.id)
+                        self.ledger.emit("input_queued", now, input_id=inp.id)
                 self._dispatch(now)
             if self._queues.queued:
                 self._scale_up_if_needed(now)
-            if now >= self._ledger.next_sample:
-                self._ledger.sample(now)
+            if now >= self.ledger.next_sample:
+                self.ledger.sample(now)
 
     def cancel(self, inputs: Iterable[Input], reason: str = "cancelled") -> None:
         """Cancel inputs: queued ones are dropped, running ones are interrupted."""
@@ -220,8 +220,8 @@ class Pool:
             now = self._now()
             slot.status = RUNNING_SLOT
             slot.started_at = slot.idle_since = now
-            self._ledger.emit("container_started", now, container_id=container.id)
-            self._ledger.sample(now)
+            self.ledger.emit("container_started", now, container_id=container.id)
+            self.ledger.sample(now)
             self._dispatch(now)
             if slot.in_use == 0:
                 self._deadlines.want_wake(now + self.settings.scaledown_window)
@@ -238,9 +238,9 @@ class Pool:
                     self._settle(inp, FAILED, deaths_error(self.name, inp, error), now)
                 else:  # it may be what killed the container: it runs alone from now on
                     self._queues.requeue(inp, now, front=True, alone=inp.method is None)
-            self._ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
+            self.ledger.emit("container_stopped", now, container_id=container.id, data=repr(error))
             self._warn(f"container {container.id} failed: {describe(error)}")
-            self._ledger.sample(now)
+            self.ledger.sample(now)
             if gone is not None and gone.give_up:  # the containers seem unable to live at all
                 self._fail_queued(error, now)
             self._record(now, "replace", f"container {container.id} failed: {describe(error)}", -1)
@@ -258,7 +258,7 @@ class Pool:
                 return
             now = self._now()
             for inp in attempt.inputs:
-                self._ledger.write_log(inp, now, stream, text)
+                self.ledger.write_log(inp, now, stream, text)
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
         # The hot path: runs once per input, in the container's thread, under the pool lock.
@@ -269,8 +269,8 @@ class Pool:
                 self._complete(attempt, outcome, now)
             else:
                 self._running.wound_down(work_id)
-            if now >= self._ledger.next_sample:
-                self._ledger.sample(now)
+            if now >= self.ledger.next_sample:
+                self.ledger.sample(now)
             slot = self._fleet.slots.get(container.id)
             if slot is None:
                 return None
@@ -301,8 +301,8 @@ class Pool:
             now = self._now()
             for inp in reversed(self._running.take_container(container.id)):
                 self._queues.requeue(inp, now, front=True)
-            self._ledger.emit("container_stopped", now, container_id=container.id)
-            self._ledger.sample(now)
+            self.ledger.emit("container_stopped", now, container_id=container.id)
+            self.ledger.sample(now)
             self._stopped_event.notify_all()
             if not self._closed:
                 self._dispatch(now)
@@ -396,90 +396,21 @@ class Pool:
             self._deadlines.want_wake(now + timeout)  # the oldest attempt's deadline is first
         if self.events.active:
             for inp in attempt.inputs:
-                self._ledger.emit("input_started", now, input_id=inp.id, container_id=container_id)
+                self.ledger.emit("input_started", now, input_id=inp.id, container_id=container_id)
         return attempt
 
     def _is_async(self, method: str | None) -> bool:
         return method in self._async_methods if self.target.is_class else bool(self._async_methods)
 
-    # --- outcomes ---------------------------------------------------------------------------
-
-    def _complete(self, attempt: Attempt, outcome: Outcome, now: float) -> None:
-        if not self._queues.batching:  # one input, which nothing settled before
-            inp = attempt.lead
-            inp.running = None
-            self._running.in_flight -= 1
-            self._complete_one(inp, outcome, now)
-            return
-        members = attempt.inputs
-        results = (
-            unpack_batch(self.name, len(members), outcome)
-            if self._queues.is_batched(attempt.method)
-            else [outcome]
-        )
-        for inp, result in zip(members, results):
-            if inp.running is not attempt:
-                continue
-            inp.running = None
-            if inp.settled:
-                self._running.end_cancelling(inp)
-                continue
-            self._running.in_flight -= 1
-            self._complete_one(inp, result, now)
-
-    def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
-        self.metrics.run_times.append(now - (inp.started_at or now))
-        if inp.log is not None:  # it wrote something: end its last line, in the log and echo
-            inp.log.flush(now)
-            flush_echo(inp.id)
-        kind = result.kind
-        if kind == OK:
-            self._settle(inp, SUCCEEDED, result.value, now)
-        elif kind == OUTCOME_CANCELLED:
-            self._settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now)
-        elif not self._retried(inp, now):
-            self._settle(inp, FAILED, result.value, now)
+    # --- outcomes: how inputs end (``_endings``) ----------------------------------------------
 
     def _timeout(self) -> float | None:
         return self.settings.timeout
 
     def _time_out(self, attempt: Attempt, now: float) -> None:
-        """``attempt`` ran past the timeout: its callers get ``FunctionTimeoutError`` now (or a
-        retry), even if its code is stuck in C and ends much later; its slot stays taken
-        (its inputs are "cancelling") until it does."""
+        """``attempt`` ran past the timeout: interrupt it, and release its callers now."""
         self._interrupt(attempt)
-        error = FunctionTimeoutError(
-            f"{self.name} input {attempt.input_id} ran longer than "
-            f"timeout={self.settings.timeout:g}s (attempt {attempt.lead.attempt}); raise "
-            "`timeout=` or make the input faster."
-        )
-        for inp in self._running.timed_out(attempt):
-            if not self._retried(inp, now):
-                self._settle(inp, TIMED_OUT, error, now)
-
-    def _retried(self, inp: Input, now: float) -> bool:
-        """Schedule another attempt of ``inp`` if its retries allow; False if not."""
-        return not self._closed and self._deadlines.retry_later(inp, self.settings.retries, now)
-
-    def _settle(self, inp: Input, status: InputStatus, value: Any, now: float) -> None:
-        """Give ``inp`` its final status and its caller the outcome (``value``)."""
-        inp.status = status
-        inp.settled = True
-        inp.finished_at = now
-        self._ledger.settled(inp, status, value)
-        inp.args = ()  # the arguments may be large; the input is kept a while for the views
-        inp.kwargs = _NO_KWARGS
-        call, inp.call = inp.call, None
-        if call is not None:
-            call.settle(inp.index, status is SUCCEEDED, value)
-        if self.events.active:
-            self._ledger.emit(
-                "input_finished", now, input_id=inp.id, container_id=inp.container_id, data=status
-            )
-
-    def _fail_queued(self, error: BaseException, now: float) -> None:
-        for inp in self._queues.take_all():
-            self._settle(inp, FAILED, error, now)
+        self._endings.time_out(attempt, self.settings.timeout, now)
 
     # --- autoscaling ------------------------------------------------------------------------
 
@@ -512,10 +443,10 @@ class Pool:
 
     def _record(self, now: float, action: str, reason: str, delta: int) -> None:
         after = self._fleet.active_count()
-        self._ledger.record_decision(ScalingDecision(now, action, after - delta, after, reason))
+        self.ledger.record_decision(ScalingDecision(now, action, after - delta, after, reason))
 
     def _warn(self, message: str) -> None:
-        self._ledger.warn(message, self._now())
+        self.ledger.warn(message, self._now())
 
     # --- live reconfiguration ----------------------------------------------------------------
 
@@ -531,25 +462,10 @@ class Pool:
             self._rebalance(now)
             return new
 
-    # --- reading state: the ledger's ----------------------------------------------------------
+    # --- reading state: the ledger's (``pool.ledger``) ------------------------------------------
 
     def snapshot(self) -> FunctionSnapshot:
-        return self._ledger.snapshot(self._effective_settings())
-
-    def inputs(self, limit: int = 200) -> list[InputInfo]:
-        return self._ledger.inputs(limit)
-
-    def find_input(self, input_id: str) -> Input | None:
-        return self._ledger.find_input(input_id)
-
-    def logs(self, input_id: str) -> list[LogLine]:
-        return self._ledger.logs(input_id)
-
-    def history(self, since: float | None = None) -> list[LoadSample]:
-        return self._ledger.history.since(since)
-
-    def search_logs(self, text: str, limit: int = 100) -> list[tuple[str, LogLine]]:
-        return self._ledger.search_logs(text, limit)
+        return self.ledger.snapshot(self._effective_settings())
 
     # --- shutdown ---------------------------------------------------------------------------
 

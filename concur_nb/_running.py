@@ -30,8 +30,7 @@ class RunningAttempts:
         attempt = inp.running
         assert attempt is not None
         self.in_flight -= 1
-        self.cancelling += 1
-        inp.cancelling = True
+        self.cancelling_until_it_ends(inp)
         if attempt.id in self.active and all(m.settled or m is inp for m in attempt.inputs):
             self.wind_down(attempt)
             return attempt
@@ -43,14 +42,17 @@ class RunningAttempts:
 
     def timed_out(self, attempt: Attempt) -> list[Input]:
         """``attempt`` ran past its timeout: it winds down. Its inputs that still waited for
-        it, detached from it (each will be retried or settled, and cancelling then)."""
+        it, no longer in flight: each is retried (``detach``) or settled (``cancelling``)."""
         self.wind_down(attempt)
         attempt.timed_out = True
         waiting = [m for m in attempt.inputs if m.running is attempt and not m.settled]
-        for inp in waiting:
-            self.in_flight -= 1
-            inp.running = None
+        self.in_flight -= len(waiting)
         return waiting
+
+    def cancelling_until_it_ends(self, inp: Input) -> None:
+        """``inp`` is settled while its attempt still runs; it stays counted until it ends."""
+        self.cancelling += 1
+        inp.cancelling = True
 
     def end_cancelling(self, inp: Input) -> None:
         if inp.cancelling:

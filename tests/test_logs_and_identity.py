@@ -130,7 +130,7 @@ def test_a_long_log_keeps_its_newest_lines_and_counts_the_dropped(monkeypatch: o
 
     input_id = loud.remote()
     assert [line.text for line in loud.logs(input_id)] == [str(i) for i in range(15, 25)]
-    inp = loud._pool_now().find_input(input_id)
+    inp = loud._pool_now().ledger.find_input(input_id)
     assert inp is not None and inp.log is not None and inp.log.dropped == 15
 
 

@@ -1,0 +1,116 @@
+"""How inputs end, each exactly once: a result, an exception, cancelled, timed out, or another
+attempt after a backoff. The pool calls these under its lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._containers.base import CANCELLED as OUTCOME_CANCELLED
+from ._containers.base import OK, Outcome
+from ._context import flush_echo
+from ._deadlines import Deadlines
+from ._errors import CallCancelledError, FunctionTimeoutError
+from ._inputs import CANCELLED, FAILED, SUCCEEDED, TIMED_OUT, Attempt, Input, InputStatus
+from ._ledger import Ledger
+from ._queues import InputQueues, unpack_batch
+from ._retries import Retries
+from ._running import RunningAttempts
+
+_NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
+
+
+class Endings:
+    def __init__(
+        self,
+        name: str,
+        queues: InputQueues,
+        running: RunningAttempts,
+        deadlines: Deadlines,
+        ledger: Ledger,
+        retries: Callable[[], Retries | None],
+    ) -> None:
+        self._name = name
+        self._queues = queues
+        self._running = running
+        self._deadlines = deadlines
+        self._ledger = ledger
+        self._events = ledger.events
+        self._metrics = ledger.metrics
+        self._retries = retries  # the retry policy now (None once the pool is closed)
+
+    def complete(self, attempt: Attempt, outcome: Outcome, now: float) -> None:
+        """``attempt`` ended in its container with ``outcome``."""
+        if not self._queues.batching:  # one input, which nothing settled before
+            inp = attempt.lead
+            inp.running = None
+            self._running.in_flight -= 1
+            self._complete_one(inp, outcome, now)
+            return
+        members = attempt.inputs
+        results = (
+            unpack_batch(self._name, len(members), outcome)
+            if self._queues.is_batched(attempt.method)
+            else [outcome]
+        )
+        for inp, result in zip(members, results):
+            if inp.running is not attempt:
+                continue
+            inp.running = None
+            if inp.settled:
+                self._running.end_cancelling(inp)
+                continue
+            self._running.in_flight -= 1
+            self._complete_one(inp, result, now)
+
+    def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
+        self._metrics.run_times.append(now - (inp.started_at or now))
+        if inp.log is not None:  # it wrote something: end its last line, in the log and echo
+            inp.log.flush(now)
+            flush_echo(inp.id)
+        kind = result.kind
+        if kind == OK:
+            self.settle(inp, SUCCEEDED, result.value, now)
+        elif kind == OUTCOME_CANCELLED:
+            self.settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was cancelled"), now)
+        elif not self._retried(inp, now):
+            self.settle(inp, FAILED, result.value, now)
+
+    def time_out(self, attempt: Attempt, timeout: float | None, now: float) -> None:
+        """``attempt`` ran past ``timeout``: its callers get ``FunctionTimeoutError`` now (or
+        a retry), even if its code is stuck in C and ends much later; its slot stays taken
+        (its inputs are "cancelling") until it does."""
+        error = FunctionTimeoutError(
+            f"{self._name} input {attempt.input_id} ran longer than timeout={timeout:g}s "
+            f"(attempt {attempt.lead.attempt}); raise `timeout=` or make the input faster."
+        )
+        for inp in self._running.timed_out(attempt):
+            if self._retried(inp, now):
+                inp.running = None  # the next attempt is its own; this one winds down alone
+            else:
+                self._running.cancelling_until_it_ends(inp)
+                self.settle(inp, TIMED_OUT, error, now)
+
+    def _retried(self, inp: Input, now: float) -> bool:
+        """Schedule another attempt of ``inp`` if its retries allow; False if not."""
+        return self._deadlines.retry_later(inp, self._retries(), now)
+
+    def settle(self, inp: Input, status: InputStatus, value: Any, now: float) -> None:
+        """Give ``inp`` its final status and its caller the outcome (``value``)."""
+        inp.status = status
+        inp.settled = True
+        inp.finished_at = now
+        self._ledger.settled(inp, status, value)
+        inp.args = ()  # the arguments may be large; the input is kept a while for the views
+        inp.kwargs = _NO_KWARGS
+        call, inp.call = inp.call, None
+        if call is not None:
+            call.settle(inp.index, status is SUCCEEDED, value)
+        if self._events.active:
+            self._ledger.emit(
+                "input_finished", now, input_id=inp.id, container_id=inp.container_id, data=status
+            )
+
+    def fail_queued(self, error: BaseException, now: float) -> None:
+        for inp in self._queues.take_all():
+            self.settle(inp, FAILED, error, now)

@@ -128,6 +128,11 @@ class Fleet:
             slot.container.stop(graceful=True)
         return started
 
+    def kill(self, container_ids: set[str | None]) -> None:
+        """End these containers now (out-of-process kinds terminate them)."""
+        for container in [self.slots[c].container for c in container_ids if c in self.slots]:
+            container.kill()
+
     def stop_all(self) -> None:
         for slot in list(self.slots.values()):
             if slot.status != DRAINING:

@@ -107,8 +107,10 @@ class Pool:
                 deadlines.clear_retries()
                 return deadlines.next_due()
             now = self._now()
-            for attempt in deadlines.expired(list(self._active.values()), self._timeout(), now):
-                self._time_out(attempt, now)
+            timeout = self.settings.timeout
+            for attempt in deadlines.expired(list(self._active.values()), timeout, now):
+                self._interrupt(attempt)  # and its callers are released now (``_endings``)
+                self._endings.time_out(attempt, timeout, now)
             for inp in deadlines.due_retries(now):
                 self._queues.requeue(inp, now, front=False)
             self._dispatch(now)
@@ -202,13 +204,10 @@ class Pool:
         In-process containers share the kernel, so there is nothing to terminate: the inputs
         are cancelled (by the caller) and their siblings go on untouched.
         """
-        if not self.backend.out_of_process:
-            return
-        with self._lock:
-            ids = {inp.container_id for inp in inputs if inp.status is RUNNING}
-            containers = [self._fleet.slots[i].container for i in ids if i in self._fleet.slots]
-        for container in containers:
-            container.kill()
+        if self.backend.out_of_process:
+            with self._lock:
+                ids = {inp.container_id for inp in inputs if inp.status is RUNNING}
+            self._fleet.kill(ids)
 
     # --- reports from containers (ContainerHost) -------------------------------------------
 
@@ -377,19 +376,10 @@ class Pool:
             lead.running = attempt
             self.metrics.queue_waits.append(now - lead.queued_at)
             running.in_flight += 1
-        else:
-            batch = tuple(ready)  # a batch, even of one: the function takes lists
-            lead = batch[0]
-            args, kwargs = pack_batch(self.target, lead.method, ready)
-            attempt = Attempt(work_id_for(lead), lead, args, kwargs, batch, container_id, now)
-            waits = self.metrics.queue_waits
-            for inp in batch:
-                inp.status = RUNNING
-                inp.started_at = now
-                inp.container_id = container_id
-                inp.running = attempt
-                waits.append(now - inp.queued_at)
-            running.in_flight += len(batch)
+        else:  # a batch, even of one: the function takes lists
+            args, kwargs = pack_batch(self.target, ready[0].method, ready)
+            attempt = running.batch_attempt(ready, args, kwargs, container_id, now)
+            self.metrics.queue_waits.extend(now - inp.queued_at for inp in ready)
         running.active[attempt.id] = attempt
         timeout = self.settings.timeout
         if len(self._active) == 1 and timeout is not None:
@@ -401,16 +391,6 @@ class Pool:
 
     def _is_async(self, method: str | None) -> bool:
         return method in self._async_methods if self.target.is_class else bool(self._async_methods)
-
-    # --- outcomes: how inputs end (``_endings``) ----------------------------------------------
-
-    def _timeout(self) -> float | None:
-        return self.settings.timeout
-
-    def _time_out(self, attempt: Attempt, now: float) -> None:
-        """``attempt`` ran past the timeout: interrupt it, and release its callers now."""
-        self._interrupt(attempt)
-        self._endings.time_out(attempt, self.settings.timeout, now)
 
     # --- autoscaling ------------------------------------------------------------------------
 

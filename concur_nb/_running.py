@@ -9,10 +9,11 @@ inputs waits for it any more is *winding down*: out of the timeout walk, still i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ._errors import ContainerError
 from ._errors_text import describe
-from ._inputs import Attempt, Input
+from ._inputs import RUNNING, Attempt, Input, work_id_for
 
 CONTAINER_DEATHS_ALLOWED = 3  # an input that saw more containers die under it fails
 
@@ -23,6 +24,25 @@ class RunningAttempts:
         self.winding_down: dict[str, Attempt] = {}
         self.in_flight = 0
         self.cancelling = 0
+
+    def batch_attempt(
+        self,
+        batch: list[Input],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        container_id: str,
+        now: float,
+    ) -> Attempt:
+        """A batch starts in a container: one attempt runs all its inputs."""
+        lead = batch[0]
+        attempt = Attempt(work_id_for(lead), lead, args, kwargs, tuple(batch), container_id, now)
+        for inp in batch:
+            inp.status = RUNNING
+            inp.started_at = now
+            inp.container_id = container_id
+            inp.running = attempt
+        self.in_flight += len(batch)
+        return attempt
 
     def settle_running(self, inp: Input) -> Attempt | None:
         """``inp`` is being settled while its attempt runs: it is cancelling from now on.

@@ -29,6 +29,7 @@ from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
 from .exits import local_explanation
 from .gpu import GpuSpec, describe, query_gpus, validate_spec
+from .outbox import Outbox
 from .pins import GpuPins
 
 HEARTBEAT_INTERVAL = 1.0
@@ -78,7 +79,7 @@ class ProcessContainer:
         # reported after the end (the reader's own reports come before it, in order).
         self._report_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._outbox: p.Outbox | None = None
+        self._outbox: Outbox | None = None
         self._held: list[p.Message] | None = []  # sent before the target went out
         self._hello: dict[str, Any] = {}
         self._pinned: tuple[str, ...] | None = None
@@ -176,7 +177,7 @@ class ProcessContainer:
         threading.Thread(
             target=self._drain_stderr, args=(process.stderr,), name=f"{self.id}-stderr", daemon=True
         ).start()
-        self._outbox = p.Outbox(
+        self._outbox = Outbox(
             process.stdin,
             f"{self.id}-writer",
             HEARTBEAT_INTERVAL,

@@ -34,7 +34,7 @@ from ._errors import FunctionTimeoutError as FunctionTimeoutError
 from ._errors import InputCancellation as InputCancellation
 from ._errors import InvalidError as InvalidError
 from ._errors import RemoteError as RemoteError
-from ._handles import Function as Function
+from ._function import Function as Function
 from ._markers import enter as enter
 from ._markers import exit as exit
 from ._markers import method as method

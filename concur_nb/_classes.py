@@ -8,7 +8,8 @@ from typing import Any
 
 from ._containers.base import Target
 from ._errors import InvalidError
-from ._handles import Function, _Handle
+from ._function import Function
+from ._handles import _Handle
 from ._markers import BATCH, ROLE
 from ._queues import BatchSpec
 from ._settings import Settings

@@ -11,7 +11,7 @@ from ._classes import Cls
 from ._clock import Clock
 from ._containers.choice import check_backend
 from ._errors import InvalidError
-from ._handles import Function
+from ._function import Function
 from ._markers import (
     BATCH,
     ROLE,

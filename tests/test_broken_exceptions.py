@@ -15,7 +15,8 @@ from recording_host import RecordingHost, make_work
 import concur_nb
 from concur_nb._containers.base import ERROR, OK, Container, Outcome, Target, Work
 from concur_nb._containers.local import LocalContainer
-from concur_nb._containers.process import ProcessBackend, ProcessContainer
+from concur_nb._containers.process import ProcessBackend
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._errors import ContainerError, RemoteError
 from concur_nb._errors_text import describe, safe_repr
 

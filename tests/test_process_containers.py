@@ -20,7 +20,8 @@ from recording_host import RecordingHost, make_work
 
 import concur_nb
 from concur_nb._containers.base import CANCELLED, ERROR, OK, Target
-from concur_nb._containers.process import ProcessBackend, ProcessContainer
+from concur_nb._containers.process import ProcessBackend
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._errors import ContainerError, RemoteError
 
 # --- functions the workers run (imported there by reference: workers get this sys.path) ----

@@ -18,7 +18,7 @@ from sshd import PrivateSshd, SshKeys, free_port, require_sshd
 
 import concur_nb
 from concur_nb._containers.base import CANCELLED, OK, Target
-from concur_nb._containers.process import ProcessContainer
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._containers.ssh import SSHBackend, ssh
 from concur_nb._errors import ContainerError, InvalidError
 from tests.conftest import wait_until

@@ -17,7 +17,7 @@ from recording_host import RecordingHost
 from sshd import PrivateSshd, SshKeys, keygen, require_sshd
 
 from concur_nb._containers.base import Target
-from concur_nb._containers.process import ProcessContainer
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._containers.ssh import SSHBackend, ssh
 from concur_nb._errors import ContainerError, InvalidError
 

@@ -18,7 +18,8 @@ from recording_host import RecordingHost, make_work
 
 from concur_nb._containers.base import ERROR, OK, Outcome, Target
 from concur_nb._containers.local import LocalContainer
-from concur_nb._containers.process import ProcessBackend, ProcessContainer
+from concur_nb._containers.process import ProcessBackend
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._errors import ContainerError, RemoteError
 
 

@@ -22,7 +22,8 @@ from recording_host import RecordingHost, make_work
 from sshd import PrivateSshd, SshKeys, require_sshd
 
 from concur_nb._containers.base import Container, Outcome, Target, Work
-from concur_nb._containers.process import ProcessBackend, ProcessContainer
+from concur_nb._containers.process import ProcessBackend
+from concur_nb._containers.process_container import ProcessContainer
 from concur_nb._containers.ssh import SSHBackend, ssh
 from concur_nb._errors import ContainerError
 

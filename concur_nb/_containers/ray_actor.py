@@ -1,7 +1,8 @@
 """The far side of a Ray container: an actor that hosts one in-process container.
 
-``ContainerActor`` is a plain class; ``concur_nb._containers.ray`` turns it into a Ray actor
-(``ray.remote``) only when a Ray backend is used, so importing this module never imports Ray.
+``ContainerActor`` is a plain class; ``concur_nb._containers.ray_cluster`` turns it into a Ray
+actor (``ray.remote``) only when a Ray backend is used, so importing this module never imports
+Ray.
 The actor runs the same ``LocalContainer`` a worker process runs (threads for sync works, one
 event loop for async ones) and is its host, as ``concur_nb.worker.Worker`` is: what the
 container reports becomes an event, and the engine collects events with a long poll

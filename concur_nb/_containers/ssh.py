@@ -28,7 +28,7 @@ from .base import ContainerHost, Target
 from .exits import EXIT_MARK, add_key_hint, exit_description, ssh_failure, worker_status
 from .gpu import GpuSpec, validate_spec
 from .pins import GpuPins
-from .process import Launch, ProcessContainer
+from .process_container import Launch, ProcessContainer
 
 # Options whose value is a local file path; such paths are never shown in messages.
 _PATH_OPTIONS = ("-i", "-F", "-E", "-S")

@@ -28,6 +28,7 @@ from .._errors_text import safe_repr, safe_str
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, Container, Outcome, Target, Work
 from .gpu import query_gpus, usage
+from .outbox import Outbox
 
 HEARTBEAT_INTERVAL = 1.0
 GPU_POLL_INTERVAL = 5.0
@@ -116,7 +117,7 @@ class Worker:
         self._container: Container | None = None
         # Inline: a sender finding the channel idle writes the frame itself, without waking
         # the writer thread (which would wait for the GIL behind the busy event loop).
-        self._outbox = p.Outbox(
+        self._outbox = Outbox(
             channel_out, "worker-outbox", HEARTBEAT_INTERVAL, self._tick, self._broken, inline=True
         )
         self._lines = LineBuffer(self._outbox.send)

@@ -40,7 +40,8 @@ def maybe_show(fn: Any, call: Any = None) -> Any:
         return None
     from IPython.display import display
 
-    from .dashboard import Dashboard, shown_calls
+    from .dashboard import Dashboard
+    from .showing import shown_calls
 
     if getattr(call, "object_id", None) in shown_calls:
         return None  # this call has a view already (shown in an earlier cell, say)

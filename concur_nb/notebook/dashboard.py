@@ -34,6 +34,7 @@ from ._protocol import Cancellable, Watchable
 from .charts import Charts
 from .refresher import Refresher
 from .scope import CallScope, FunctionScope, engine_call
+from .showing import freeze_at_cell_end, open_panel, publish, shown_calls
 
 PLACES = ("cell", "panel")
 
@@ -193,7 +194,7 @@ class Dashboard:
             for widget in (self.header, self.containers, self.inputs, self.search, self.log):
                 widget.close()
             if self._display_id is not None:
-                _publish(self._frozen_bundle(), self._display_id, update=True)
+                publish(self._frozen_bundle(), self._display_id, update=True)
         self.refresher.stop()
         return frozen
 
@@ -395,24 +396,14 @@ class Dashboard:
             while len(shown_calls) > 1000:
                 del shown_calls[next(iter(shown_calls))]
         self._display_id = self._display_id or uuid.uuid4().hex
-        _publish(bundle, self._display_id, update=False)
+        publish(bundle, self._display_id, update=False)
         if self.frozen is None and isinstance(self.scope, CallScope):
-            _freeze_at_cell_end(self)
+            freeze_at_cell_end(self)
 
     def _show_in_panel(self) -> None:
         from IPython.display import display
 
-        try:
-            from sidecar import Sidecar
-        except ImportError as exc:
-            raise InvalidError(
-                "Dashboard(where='panel') needs the sidecar package: pip install sidecar "
-                "(or concur-nb[notebook]), then reload JupyterLab."
-            ) from exc
-        panel = Sidecar(title=self.scope.title()[:40])
-        self.panel = panel
-        with panel:
-            display(self.widget)
+        self.panel = open_panel(self.scope.title(), self.widget)
         self.refresh()
         if in_kernel():
             self.start()
@@ -429,45 +420,6 @@ def dashboard(fn: Watchable, *, call: Cancellable | None = None, **options: Any)
         concur_nb.dashboard(f, call=call)
     """
     return Dashboard(fn, call=call, **options)
-
-
-# Ids of calls a view was shown for (oldest first): a later wait on the same call, in another
-# cell, shows no second view of it.
-shown_calls: dict[str, None] = {}
-
-# Call views shown and not frozen yet. A view must freeze before its cell's execution ends:
-# JupyterLab applies a display update only while the cell that showed it is running, so a
-# blocking call's view is frozen in the kernel's own post_execute step, not by a thread race.
-_unfrozen: list[Dashboard] = []
-_hooked: set[int] = set()
-
-
-def _freeze_at_cell_end(view: Dashboard) -> None:
-    from ._env import ipython
-
-    shell = ipython()
-    if shell is None:
-        return
-    _unfrozen.append(view)
-    if id(shell) not in _hooked:
-        _hooked.add(id(shell))
-        shell.events.register("post_execute", _freeze_ended_views)
-
-
-def _freeze_ended_views() -> None:
-    for view in list(_unfrozen):
-        if view.frozen is None:
-            view._redraw(full=True)
-            if view.scope.finished:
-                view.freeze()
-        if view.frozen is not None or not view._following:
-            _unfrozen.remove(view)
-
-
-def _publish(bundle: dict[str, Any], display_id: str, update: bool) -> None:
-    from IPython.display import display
-
-    display(bundle, raw=True, display_id=display_id, update=update)
 
 
 def _held(*widgets: W.Widget) -> contextlib.ExitStack:

@@ -1,0 +1,346 @@
+"""One container on Ray: an actor, and this side's channel to it.
+
+Each container is one Ray actor (``ray_actor.ContainerActor``) that Ray places where its
+resources (``num_gpus``, ``num_cpus``, custom ``resources``) are free. The actor hosts the same
+in-process container a worker process hosts, so the engine's promises hold unchanged. Here, one
+reader thread per container long-polls the actor for events (ready, log lines, outcomes) and
+hands the freed slots their next works; one sender thread ships commands in numbered batches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from typing import Any, Protocol
+
+from .._errors import ContainerError
+from . import protocol as p
+from . import ray_cluster as cluster
+from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
+from .ray_actor import BIG_PAYLOAD
+from .ray_cluster import ray_module, remote_class
+
+POLL_WAIT = 1.0  # seconds the actor holds a poll open when it has nothing to say
+SILENCE_LIMIT = 15.0  # seconds without an answer to a poll after which the actor is given up
+PLACEMENT_CHECK = 0.2  # seconds between looks at whether Ray placed a pending actor
+INLINE_GAP = 0.002  # seconds since the last send after which a command goes out inline
+
+
+class Placement(Protocol):
+    """What a container needs of its backend (``ray.RayBackend``)."""
+
+    @property
+    def needs(self) -> str: ...
+
+    def connect(self) -> None: ...
+
+    def actor_options(self, name: str) -> dict[str, Any]: ...
+
+
+class RayContainer:
+    """One actor; see the module docstring."""
+
+    kind = "ray"
+
+    def __init__(
+        self,
+        container_id: str,
+        target: Target,
+        max_inputs: int,
+        host: ContainerHost,
+        backend: Placement,
+    ) -> None:
+        self.id = container_id
+        self.host_name = "ray (pending)"
+        self.gpus: tuple[str, ...] = ()
+        self._target = target
+        self._max_inputs = max_inputs
+        self._host = host
+        self._backend = backend
+        self._lock = threading.Condition(threading.Lock())
+        self._outgoing: list[p.Message] = []
+        self._seq = itertools.count(1)
+        self._last_send = 0.0
+        self._actor: Any = None
+        self._placed = False
+        self._ended = False
+        self._kill_reason: str | None = None
+        self._details: dict[str, Any] = {}
+        self._running: set[str] = set()
+        self._reader_done = threading.Event()
+        self.actor_name = f"concur_nb-{container_id}-{uuid.uuid4().hex[:8]}"
+
+    # --- Container interface ------------------------------------------------------------------
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name=f"{self.id}-ray-reader", daemon=True).start()
+
+    def submit(self, work: Work) -> None:
+        command = self._submit_command(work)
+        if command is not None:
+            self._queue(command)
+
+    def cancel(self, work_id: str) -> None:
+        self._queue((p.CANCEL, work_id))
+
+    def set_capacity(self, max_inputs: int) -> None:
+        self._max_inputs = max_inputs
+        self._queue((p.CAPACITY, max_inputs))
+
+    def stop(self, *, graceful: bool) -> None:
+        with self._lock:
+            placed = self._placed
+        if placed:
+            self._queue((p.SHUTDOWN, graceful))
+        else:  # nothing ran on it: give its place back to Ray at once
+            self._terminate(None)
+
+    def kill(self) -> None:
+        self._terminate("the container was terminated on request (ray.kill of its actor)")
+
+    def info(self) -> dict[str, Any]:
+        if not self._placed:
+            return {"status": f"pending: waiting for Ray to place it (needs {self._backend.needs})"}
+        d = self._details
+        facts: dict[str, Any] = {
+            "node_id": d.get("node_id"),
+            "node_ip": d.get("node_ip"),
+            "host": d.get("hostname"),
+            "pid": d.get("pid"),
+            "python": d.get("python"),
+            "actor": self.actor_name,
+            "gpu_ids": d.get("gpu_ids"),
+            "device": "cuda" if d.get("gpu_ids") else "cpu",
+            "in_flight": len(self._running),
+        }
+        if d.get("cuda_visible_devices") is not None:
+            facts["cuda_visible_devices"] = d["cuda_visible_devices"]
+        return facts
+
+    # --- the reader thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        cluster.live.add(self)
+        try:
+            self._create()
+            self._wait_placed()
+            self._read_until_end()
+        except ContainerError as error:
+            self._end(error)
+        except BaseException as exc:  # a bug or Ray's own error: still report, never hang
+            bug = ContainerError(f"container {self.id} on Ray broke: {exc!r}")
+            bug.__cause__ = exc
+            self._end(bug)
+        finally:
+            cluster.live.discard(self)
+            self._reader_done.set()
+
+    def _create(self) -> None:
+        self._backend.connect()
+        try:
+            target_bytes = p.dump_payload(self._target)
+        except Exception as exc:
+            raise ContainerError(
+                f"{self._target.name} could not be pickled to send it to a Ray actor: {exc!r}; "
+                "functions that capture locks, open files or sockets cannot travel"
+            ) from exc
+        options = self._backend.actor_options(self.actor_name)
+        actor = remote_class().options(**options).remote(self.id, target_bytes, self._max_inputs)
+        with self._lock:
+            self._actor = actor
+            killed = self._kill_reason is not None or self._ended
+        if killed:
+            ray_module().kill(actor, no_restart=True)
+
+    def _wait_placed(self) -> None:
+        ray = ray_module()
+        hello = self._actor.hello.remote()
+        while not ray.wait([hello], timeout=PLACEMENT_CHECK)[0]:
+            if self._kill_reason is not None or self._ended or cluster.closing:
+                raise ContainerError(f"container {self.id}: {self._kill_reason or 'stopped'}")
+        try:
+            self._details = ray.get(hello)
+        except ray.exceptions.RayActorError as exc:
+            raise ContainerError(
+                f"the Ray actor of container {self.id} could not start: {exc}"
+            ) from exc
+        self.host_name = f"ray:{self._details['node_ip']} node {self._details['node_id'][:8]}"
+        self.gpus = tuple(self._details.get("gpus") or ())
+        with self._lock:
+            self._placed = True
+        self._flush()
+
+    def _read_until_end(self) -> None:
+        ray = ray_module()
+        actor = self._actor
+        ref = actor.poll.remote(POLL_WAIT)
+        while True:
+            try:
+                events = ray.get(ref, timeout=POLL_WAIT + SILENCE_LIMIT)
+            except ray.exceptions.GetTimeoutError:
+                raise ContainerError(
+                    f"no answer from the Ray actor of container {self.id} for "
+                    f"{POLL_WAIT + SILENCE_LIMIT:g} s: its node or the Ray cluster went away"
+                ) from None
+            except ray.exceptions.RayActorError as exc:
+                reason = (
+                    self._kill_reason or f"its Ray actor died ({exc.__class__.__name__}: {exc})"
+                )
+                raise ContainerError(f"container {self.id} on {self.host_name}: {reason}") from None
+            if self._handle(events):
+                return
+            # After handling, not before: a round trip's result would wait for this call.
+            ref = actor.poll.remote(POLL_WAIT)
+
+    def _handle(self, events: list[p.Message]) -> bool:
+        """Act on the actor's events; True once the container stopped."""
+        host = self._host
+        following: list[p.Message] = []
+        try:
+            for event in events:
+                kind = event[0]
+                if kind == p.FINISHED:
+                    _, work_id, outcome_kind, data, text = event
+                    self._running.discard(work_id)
+                    work = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
+                    if work is not None:
+                        command = self._submit_command(work)
+                        if command is not None:
+                            following.append(command)
+                elif kind == p.LOG:
+                    host.log(event[1], event[2], event[3])
+                elif kind == p.READY:
+                    host.ready(self)
+                elif kind == p.WARNING:
+                    host.warning(self, event[1])
+                elif kind == p.FAILED:
+                    raise ContainerError(f"{event[1]}\n\n(remote traceback)\n{event[2]}")
+                elif kind == p.STOPPED:
+                    self._end(None)
+                    return True
+        finally:
+            if following:
+                self._send(following)
+        return False
+
+    @staticmethod
+    def _outcome(kind: str, data: Any, text: str) -> Outcome:
+        if kind == CANCELLED:
+            return Outcome(CANCELLED)
+        try:
+            if not isinstance(data, bytes | tuple):
+                data = ray_module().get(data)  # a big payload, in the object store
+            if kind == OK:
+                return Outcome(OK, p.unpack(data))
+        except Exception as exc:
+            return Outcome(ERROR, p.RemoteError(f"the result could not be fetched: {exc!r}"))
+        return Outcome(ERROR, p.load_error(data, text))
+
+    # --- sending commands ---------------------------------------------------------------------
+
+    def _submit_command(self, work: Work) -> p.Message | None:
+        try:
+            data = p.pack((work.args, work.kwargs))
+        except Exception as exc:
+            # The engine's contract: never call the host from the caller's thread.
+            threading.Thread(target=self._unpicklable, args=(work.id, exc), daemon=True).start()
+            return None
+        self._running.add(work.id)
+        return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
+
+    def _queue(self, command: p.Message) -> None:
+        """Called under the pool's lock. A command that finds the channel quiet goes out at
+        once, in this thread (a lone round trip then skips the sender thread's wake-up); in a
+        burst the sender thread ships them in batches, one Ray call each."""
+        with self._lock:
+            if self._ended:
+                return
+            now = time.monotonic()
+            quiet = not self._outgoing and now - self._last_send > INLINE_GAP
+            if not (self._placed and quiet and not _is_big(command)):
+                self._outgoing.append(command)
+                if len(self._outgoing) == 1 and self._placed:
+                    self._lock.notify()
+                return
+            self._last_send = now
+            seq = next(self._seq)
+        try:
+            self._actor.commands.remote(seq, [command])
+        except Exception:
+            pass
+
+    def _flush(self) -> None:
+        """Start the sender thread once the actor is placed (commands wait until then)."""
+        threading.Thread(target=self._sender, name=f"{self.id}-ray-sender", daemon=True).start()
+
+    def _sender(self) -> None:
+        while True:
+            with self._lock:
+                while not self._outgoing and not self._ended:
+                    self._lock.wait()
+                if self._ended:
+                    return
+                batch, self._outgoing = self._outgoing, []
+                self._last_send = time.monotonic()
+            try:
+                self._send(batch)
+            except Exception:
+                return
+
+    def _send(self, batch: list[p.Message]) -> None:
+        """Ship ``batch`` (big payloads go into the object store first)."""
+        if any(_is_big(command) for command in batch):
+            ray = ray_module()
+            batch = [
+                (*command[:5], ray.put(command[5])) if _is_big(command) else command
+                for command in batch
+            ]
+        with self._lock:
+            seq = next(self._seq)
+        self._actor.commands.remote(seq, batch)
+
+    def _unpicklable(self, work_id: str, exc: Exception) -> None:
+        error = p.RemoteError(f"the input's arguments could not be pickled: {exc!r}")
+        following = self._host.finished(self, work_id, Outcome(ERROR, error))
+        if following is not None:
+            self.submit(following)
+
+    # --- endings ------------------------------------------------------------------------------
+
+    def _terminate(self, reason: str | None) -> None:
+        with self._lock:
+            if self._kill_reason is None:
+                self._kill_reason = reason or "stopped before Ray placed it"
+            actor = self._actor
+        if actor is not None:
+            try:
+                ray_module().kill(actor, no_restart=True)  # the reader sees it die, and reports
+            except Exception:
+                pass
+
+    def _end(self, error: BaseException | None) -> None:
+        """Report the end exactly once, and free the actor's place on the cluster."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self._lock.notify_all()
+            actor = self._actor
+            placed = self._placed
+        if actor is not None:
+            try:
+                ray_module().kill(actor, no_restart=True)
+            except Exception:
+                pass
+        quiet = not placed and self._kill_reason == "stopped before Ray placed it"
+        if error is None or quiet or cluster.closing:
+            self._host.stopped(self)
+        else:
+            self._host.failed(self, error)
+
+
+def _is_big(command: p.Message) -> bool:
+    """A submit whose pickled arguments go through the object store."""
+    return command[0] == p.SUBMIT and type(command[5]) is bytes and len(command[5]) > BIG_PAYLOAD

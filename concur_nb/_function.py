@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol, cast
 
 from ._call_graph import adopt
 from ._containers.base import Target
@@ -24,8 +24,14 @@ from ._settings import Settings
 from ._variants import variant_name
 from ._verbs import ALL, ONE, SPAWN, STREAM, Inputs, starred, verb, zipped
 
-if TYPE_CHECKING:
-    from ._classes import Cls
+
+class ClassHandle(Protocol):
+    """What a method's handle needs of its class's (``_classes.Cls``): a handle, and an
+    instance to run ``.local()`` calls on."""
+
+    name: str
+
+    def _local_instance(self) -> Any: ...
 
 
 def _runs_as_coroutine(fn: Callable[..., Any]) -> bool:
@@ -51,7 +57,7 @@ class Function(_Handle):
         self,
         fn: Callable[..., Any],
         *,
-        owner: Cls | None = None,
+        owner: ClassHandle | None = None,
         method: str | None = None,
         batching: tuple[int, float] | None = None,
         name: str | None = None,
@@ -83,7 +89,7 @@ class Function(_Handle):
         )
 
     def _home(self) -> _Handle:
-        return self._owner if self._owner is not None else self
+        return cast(_Handle, self._owner) if self._owner is not None else self
 
     def _configure(self, **settings: Any) -> None:
         if self._owner is not None:

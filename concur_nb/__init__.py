@@ -16,7 +16,7 @@ from . import _shutdown as _shutdown  # registers the shutdown at interpreter ex
 from ._calls import FunctionCall as FunctionCall
 from ._calls import gather as gather
 from ._classes import Cls as Cls
-from ._containers.ray import ray as ray
+from ._containers.ray_backend import ray as ray
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id
 from ._context import current_input_id as current_input_id

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from . import _hooks
 from ._call_progress import CallProgress, ProgressReader
 
-RATE = 4.0  # redraws a second
+RATE = 2.0  # redraws a second: a terminal bar needs no more
 _OFF = ("0", "false", "no", "off")
 
 

@@ -48,8 +48,8 @@ class Dashboard:
         *,
         call: Cancellable | None = None,
         where: str = "cell",
-        rate: float = 5.0,  # a counter and a bar need no more; each redraw costs ~1 ms
-        detail_rate: float = 2.0,
+        rate: float = 4.0,  # a counter and a bar need no more; each redraw costs ~1 ms
+        detail_rate: float = 1.5,
         charts: bool = True,
         inputs_shown: int = 100,
         log_lines: int = 500,

@@ -76,7 +76,7 @@ def test_lab_script_installs_only_what_jupyterlab_needs() -> None:
     assert "bash scripts/setup.sh" not in script and "apt-get" not in script
     assert '".[lab]"' in script
     extras = (ROOT / "pyproject.toml").read_text()
-    assert 'lab = ["concur-nb[notebook]", "jupyterlab' in extras
+    assert 'lab = ["concur-nb[notebook,web]", "jupyterlab' in extras  # no test tools, no ray
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

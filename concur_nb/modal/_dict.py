@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._stores import Ephemeral, Named, check_name, dump, load
+from ._stores import Named, Store, dump, load
 from ._twin import twin
 
 _NO_DEFAULT: Any = object()
@@ -26,54 +26,11 @@ class _Contents:
 _named = Named("Dict", _Contents)
 
 
-class Dict:
+class Dict(Store):
     """A dict shared by inputs: ``d = modal.Dict.from_name("cache", create_if_missing=True)``."""
 
+    _named = _named
     _contents: _Contents
-    _name: str | None
-
-    def __init__(self) -> None:
-        raise RuntimeError(
-            "Dict() is not allowed. Please use `Dict.from_name(...)` or `Dict.ephemeral()` instead."
-        )
-
-    @classmethod
-    def _new(cls, contents: _Contents, name: str | None) -> Dict:
-        obj = cls.__new__(cls)
-        obj._contents = contents
-        obj._name = name
-        return obj
-
-    @staticmethod
-    def from_name(
-        name: str,
-        *,
-        environment_name: str | None = None,
-        create_if_missing: bool = False,
-        client: Any = None,
-    ) -> Dict:
-        """The dict called ``name`` in this process (``NotFoundError`` unless it exists or
-        ``create_if_missing=True``)."""
-        check_name(name, "Dict")
-        return Dict._new(_named.get(name, create_if_missing), name)
-
-    @classmethod
-    def ephemeral(
-        cls, client: Any = None, environment_name: str | None = None, _heartbeat_sleep: float = 300
-    ) -> Ephemeral:
-        """An anonymous dict for a ``with`` (or ``async with``) block."""
-        return Ephemeral(lambda: cls._new(_Contents(), None))
-
-    @staticmethod
-    def delete(name: str, *, allow_missing: bool = False, **_options: Any) -> None:
-        """Forget the named dict."""
-        if not allow_missing:
-            _named.get(name, False)
-        _named.delete(name)
-
-    @property
-    def name(self) -> str | None:
-        return self._name
 
     def __repr__(self) -> str:
         return (

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._errors import InvalidError
 from ._options import user_stacklevel
-from ._stores import Ephemeral, Guarded, Named, check_name, dump, load
+from ._stores import Guarded, Named, Store, dump, load
 from ._twin import twin
 
 PARTITION_LIMIT = 5000
@@ -55,54 +55,11 @@ def _no_timeout_without_block(block: bool, timeout: float | None) -> None:
         warnings.warn("Timeout is ignored for non-blocking get.", stacklevel=user_stacklevel())
 
 
-class Queue:
+class Queue(Store):
     """A FIFO queue shared by inputs: ``modal.Queue.from_name("jobs", create_if_missing=True)``."""
 
+    _named = _named
     _contents: _Contents
-    _name: str | None
-
-    def __init__(self) -> None:
-        raise RuntimeError(
-            "Queue() is not allowed. "
-            "Please use `Queue.from_name(...)` or `Queue.ephemeral()` instead."
-        )
-
-    @classmethod
-    def _new(cls, contents: _Contents, name: str | None) -> Queue:
-        obj = cls.__new__(cls)
-        obj._contents = contents
-        obj._name = name
-        return obj
-
-    @staticmethod
-    def from_name(
-        name: str,
-        *,
-        environment_name: str | None = None,
-        create_if_missing: bool = False,
-        client: Any = None,
-    ) -> Queue:
-        """The queue called ``name`` in this process (``NotFoundError`` unless it exists or
-        ``create_if_missing=True``)."""
-        check_name(name, "Queue")
-        return Queue._new(_named.get(name, create_if_missing), name)
-
-    @classmethod
-    def ephemeral(
-        cls, client: Any = None, environment_name: str | None = None, _heartbeat_sleep: float = 300
-    ) -> Ephemeral:
-        """An anonymous queue for a ``with`` (or ``async with``) block."""
-        return Ephemeral(lambda: cls._new(_Contents(), None))
-
-    @staticmethod
-    def delete(name: str, *, allow_missing: bool = False, **_options: Any) -> None:
-        if not allow_missing:
-            _named.get(name, False)
-        _named.delete(name)
-
-    @property
-    def name(self) -> str | None:
-        return self._name
 
     def __repr__(self) -> str:
         return f"<concur_nb.modal.Queue {self._name or '(ephemeral)'}>"

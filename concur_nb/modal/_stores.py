@@ -14,7 +14,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import cloudpickle
 
@@ -86,12 +86,71 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+S = TypeVar("S", bound="Store")
+
+
+class Store:
+    """What ``modal.Dict`` and ``modal.Queue`` share: a handle on contents that live in this
+    process, made by ``from_name`` or ``ephemeral``, never by calling the class (as on Modal).
+    A subclass sets ``_named``, the registry of its named contents."""
+
+    _named: ClassVar[Named]
+    _contents: Any
+    _name: str | None
+
+    def __init__(self) -> None:
+        kind = type(self).__name__
+        raise RuntimeError(
+            f"{kind}() is not allowed. "
+            f"Please use `{kind}.from_name(...)` or `{kind}.ephemeral()` instead."
+        )
+
+    @classmethod
+    def _new(cls: type[S], contents: Any, name: str | None) -> S:
+        obj = cls.__new__(cls)
+        obj._contents = contents
+        obj._name = name
+        return obj
+
+    @classmethod
+    def from_name(
+        cls: type[S],
+        name: str,
+        *,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
+        client: Any = None,
+    ) -> S:
+        """The one called ``name`` in this process (``NotFoundError`` unless it exists or
+        ``create_if_missing=True``)."""
+        check_name(name, cls.__name__)
+        return cls._new(cls._named.get(name, create_if_missing), name)
+
+    @classmethod
+    def ephemeral(
+        cls, client: Any = None, environment_name: str | None = None, _heartbeat_sleep: float = 300
+    ) -> Ephemeral:
+        """An anonymous one for a ``with`` (or ``async with``) block."""
+        return Ephemeral(lambda: cls._new(cls._named.make(), None))
+
+    @classmethod
+    def delete(cls, name: str, *, allow_missing: bool = False, **_options: Any) -> None:
+        """Forget the named one (``NotFoundError`` if there is none, unless allowed)."""
+        if not allow_missing:
+            cls._named.get(name, False)
+        cls._named.delete(name)
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+
 class Named:
     """The named objects of one kind (``Dict`` or ``Queue``) in this process."""
 
     def __init__(self, kind: str, make: Callable[[], Any]) -> None:
         self._kind = kind
-        self._make = make
+        self.make = make  # new, empty contents
         self._objects: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -99,7 +158,7 @@ class Named:
         with self._lock:
             found = self._objects.get(name)
             if found is None and create:
-                found = self._objects[name] = self._make()
+                found = self._objects[name] = self.make()
         if found is None:
             raise NotFoundError(
                 f"{self._kind} {name!r} not found in this process; create it with "

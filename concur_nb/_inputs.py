@@ -48,7 +48,6 @@ SUCCEEDED = InputStatus.SUCCEEDED
 FAILED = InputStatus.FAILED
 CANCELLED = InputStatus.CANCELLED
 TIMED_OUT = InputStatus.TIMED_OUT
-FINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
 
 _prefix = os.urandom(3).hex()
 _input_numbers = itertools.count(1)
@@ -125,7 +124,7 @@ class Input:
 class Attempt(Work):
     """One run of a work: the plain ``Work`` a container gets, plus what the pool tracks."""
 
-    __slots__ = ("batch", "container_id", "lead", "started_at", "timed_out")
+    __slots__ = ("batch", "container_id", "lead", "started_at")
 
     def __init__(
         self,
@@ -149,7 +148,6 @@ class Attempt(Work):
         self.batch = batch  # a batch's inputs; None for one input (no tuple per input)
         self.container_id = container_id
         self.started_at = started_at
-        self.timed_out = False
 
     @property
     def inputs(self) -> tuple[Input, ...]:
@@ -165,7 +163,3 @@ def work_id_for(inp: Input) -> str:
     """A first attempt's work id is its input's id; a later one adds ``#attempt``, so that a
     retry never shares an id with an earlier attempt still winding down in a container."""
     return inp.id if inp.attempt == 1 else f"{inp.id}#{inp.attempt}"
-
-
-def input_id_of(work_id: str) -> str:
-    return work_id.partition("#")[0]

@@ -64,7 +64,6 @@ class RunningAttempts:
         """``attempt`` ran past its timeout: it winds down. Its inputs that still waited for
         it, no longer in flight: each is retried (``detach``) or settled (``cancelling``)."""
         self.wind_down(attempt)
-        attempt.timed_out = True
         waiting = [m for m in attempt.inputs if m.running is attempt and not m.settled]
         self.in_flight -= len(waiting)
         return waiting

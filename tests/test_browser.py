@@ -354,7 +354,8 @@ def view_counts(view: Any) -> dict[str, int]:
 
 
 def run_all_cells(page: Any) -> None:
-    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
+    # A code cell's editor: a rendered markdown cell's editor is in the page but hidden.
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-content")
     page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) | Idle").wait_for()
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 

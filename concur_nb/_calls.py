@@ -127,7 +127,7 @@ def wait(
             patience.lost()
         return True
     except (KeyboardInterrupt, InputCancellation):  # Ctrl-C, or the waiting input's cancel
-        pool.cancel(call.inputs, reason="interrupted")
+        pool.cancel_call(call, reason="interrupted")
         raise
     finally:
         patience.close()
@@ -188,12 +188,12 @@ def iterate(
                 yield outcome(call, index, return_exceptions)
     except (KeyboardInterrupt, InputCancellation):
         if stop_rest:
-            pool.cancel(call.inputs, reason="interrupted")
+            pool.cancel_call(call, reason="interrupted")
         raise
     finally:
         patience.close()
         if stop_rest and not call.is_done():  # stopped early or an error is raised
-            pool.cancel(call.inputs)
+            pool.cancel_call(call)
 
 
 # --- async waits ------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ async def iterate_async(
     finally:
         call.drop_waker(waker)
         if stop_rest and not call.is_done():
-            pool.cancel(call.inputs)
+            pool.cancel_call(call)
 
 
 async def await_call(pool: Pool, call: Call, *, stop_rest: bool = True) -> None:
@@ -236,7 +236,7 @@ async def await_call(pool: Pool, call: Call, *, stop_rest: bool = True) -> None:
             await waker.next_batch()
     except asyncio.CancelledError:
         if stop_rest:
-            pool.cancel(call.inputs)
+            pool.cancel_call(call)
         raise
     finally:
         call.drop_waker(waker)
@@ -444,6 +444,6 @@ class FunctionCall:
         """
         if terminate_containers or terminate_container:
             self._pool.kill_container_of(self._call.inputs)
-        self._pool.cancel(self._call.inputs)
+        self._pool.cancel_call(self._call)
 
     gather = staticmethod(gather)  # Modal's spelling: FunctionCall.gather(*calls)

@@ -41,6 +41,9 @@ class Call:
         # Async waiters: (loop, callback) pairs woken once per burst of outcomes.
         self._async_wakers: list[_LoopWaker] = []
         self.origin: Any = None  # what made the call (the API's handle and pool), for from_id
+        # Set (under the pool's lock) when the whole call is cancelled: inputs it submits
+        # later are settled as cancelled too.
+        self.cancelled_reason: str | None = None
 
     def settle(self, index: int, ok: bool, value: Any) -> None:
         """Record input ``index``'s outcome (at most once) and wake whoever waits."""

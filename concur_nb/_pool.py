@@ -139,51 +139,75 @@ class Pool:
         kwargs: dict[str, Any],
     ) -> None:
         """Queue one input per tuple of ``arg_tuples`` (each with ``kwargs``) for ``call``,
-        and place what fits now."""
-        with self._lock:
-            if self._closed:
-                raise InvalidError(
-                    f"{self.name} was shut down; define the function again to use it."
-                )
-            now = self._now()
-            inputs = call.inputs
-            is_async = self._is_async(method)
-            metrics = self.metrics
-            if metrics.first_submit_at is None:
-                metrics.first_submit_at = now
-            # Out-of-process, in chunks, placing as it goes: worker processes start on a big
-            # map's first inputs while the rest are still being queued.
-            step = SUBMIT_CHUNK if self.backend.out_of_process else max(len(arg_tuples), 1)
-            for offset in range(0, len(arg_tuples), step):
+        and place what fits now.
+
+        A big call goes in chunks, the lock released between two: its first inputs start
+        while the rest are still being made, and containers that finish inputs meanwhile are
+        not held up (``finished`` takes the same lock). A call cancelled while it is being
+        submitted (``cancel_call``) has its remaining inputs settled as cancelled.
+        """
+        is_async = self._is_async(method)
+        inputs = call.inputs
+        for offset in range(0, max(len(arg_tuples), 1), SUBMIT_CHUNK):
+            chunk = arg_tuples[offset : offset + SUBMIT_CHUNK]
+            with self._lock:
+                if self._closed:
+                    if offset == 0:
+                        raise InvalidError(
+                            f"{self.name} was shut down; define the function again to use it."
+                        )
+                    call.cancelled_reason = call.cancelled_reason or "cancelled at shutdown"
+                now = self._now()
                 begin = len(inputs)
-                chunk = arg_tuples[offset : offset + step]
                 for index, args in enumerate(chunk, begin):
                     inputs.append(Input(call, index, method, args, kwargs, now, is_async))
-                self._queues.extend(method, itertools.islice(inputs, begin, None), len(chunk))
-                metrics.submitted += len(chunk)
-                if self.events.active:
+                if call.cancelled_reason is not None:  # never queued: nothing to take back
+                    error = f"was {call.cancelled_reason}"
                     for inp in inputs[begin:]:
-                        self.ledger.emit("input_queued", now, input_id=inp.id)
-                self._dispatch(now)
-            if self._queues.queued:
-                self._scale_up_if_needed(now)
-            if now >= self.ledger.next_sample:
-                self.ledger.sample(now)
+                        self._settle(
+                            inp, CANCELLED, CallCancelledError(f"input {inp.id} {error}"), now
+                        )
+                    continue
+                self._enqueue(method, inputs, begin, len(chunk), now)
+
+    def _enqueue(
+        self, method: str | None, inputs: list[Input], begin: int, count: int, now: float
+    ) -> None:
+        metrics = self.metrics
+        if metrics.first_submit_at is None:
+            metrics.first_submit_at = now
+        self._queues.extend(method, itertools.islice(inputs, begin, None), count)
+        metrics.submitted += count
+        if self.events.active:
+            for inp in inputs[begin:]:
+                self.ledger.emit("input_queued", now, input_id=inp.id)
+        self._dispatch(now)
+        if self._queues.queued:
+            self._scale_up_if_needed(now)
+        if now >= self.ledger.next_sample:
+            self.ledger.sample(now)
+
+    def cancel_call(self, call: Call, reason: str = "cancelled") -> None:
+        """Cancel every input of ``call``, including those it has not submitted yet."""
+        with self._lock:
+            if call.cancelled_reason is None:
+                call.cancelled_reason = reason
+            self._settle_cancelled(call.inputs, reason, self._now())
 
     def cancel(self, inputs: Iterable[Input], reason: str = "cancelled") -> None:
         """Cancel inputs: queued ones are dropped, running ones are interrupted."""
         with self._lock:
-            now = self._now()
-            for inp in inputs:
-                if inp.settled:
-                    continue
-                if inp.status is RUNNING and inp.running is not None:
-                    self._interrupt(self._running.settle_running(inp))
-                elif inp.status is not RETRY_WAIT:
-                    self._queues.forget(inp)
-                self._settle(
-                    inp, CANCELLED, CallCancelledError(f"input {inp.id} was {reason}"), now
-                )
+            self._settle_cancelled(inputs, reason, self._now())
+
+    def _settle_cancelled(self, inputs: Iterable[Input], reason: str, now: float) -> None:
+        for inp in inputs:
+            if inp.settled:
+                continue
+            if inp.status is RUNNING and inp.running is not None:
+                self._interrupt(self._running.settle_running(inp))
+            elif inp.status is not RETRY_WAIT:
+                self._queues.forget(inp)
+            self._settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was {reason}"), now)
 
     def _interrupt(self, attempt: Attempt | None) -> None:
         slot = None if attempt is None else self._fleet.slots.get(attempt.container_id)

@@ -246,3 +246,28 @@ def test_every_input_ends_exactly_once_whatever_happens_in_whatever_order(
     assert snap.finished == snap.submitted == submitted
     assert snap.in_flight == 0 and snap.queued == 0
     assert pool._running.cancelling == 0
+
+
+def test_a_call_cancelled_while_it_is_submitted_settles_its_later_inputs_as_cancelled() -> None:
+    # A big call goes in in chunks with the lock released between two, so another thread may
+    # cancel it half-way: the inputs it submits after that must end cancelled, not run.
+    from concur_nb._pool import SUBMIT_CHUNK
+
+    pool, backend, _ = make_pool(max_inputs=4)
+    count = SUBMIT_CHUNK * 2 + 5
+    call = Call(new_call_id(), count, streaming=False)
+
+    class CancelledHalfWay(list):  # the next chunk is read after the first was queued
+        def __getitem__(self, index: Any) -> Any:
+            if isinstance(index, slice) and index.start == SUBMIT_CHUNK:
+                pool.cancel_call(call, reason="stopped by another thread")
+            return super().__getitem__(index)
+
+    pool.submit(call, None, CancelledHalfWay((i,) for i in range(count)), {})
+    assert call.is_done() and len(call.inputs) == count
+    assert all(isinstance(v, CallCancelledError) for v in call.values)
+    assert "stopped by another thread" in str(call.values[-1])
+    only(backend).ready()
+    assert only(backend).works == {}  # nothing queued is left to start
+    snap = pool.snapshot()
+    assert (snap.queued, snap.in_flight, snap.cancelled) == (0, 0, count)

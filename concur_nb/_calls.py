@@ -214,7 +214,8 @@ async def iterate_async(
     try:
         if order_outputs:
             for index in range(start, count):
-                await waker.until_settled(call, index)
+                if not call.is_settled(index):  # most are, in a busy map: no coroutine then
+                    await waker.until_settled(call, index)
                 yield outcome(call, index, return_exceptions)
         else:
             emitted = 0

@@ -3,7 +3,7 @@ attempt after a backoff. The pool calls these under its lock."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._containers.base import CANCELLED as OUTCOME_CANCELLED
@@ -11,7 +11,17 @@ from ._containers.base import OK, Outcome
 from ._context import flush_echo
 from ._deadlines import Deadlines
 from ._errors import CallCancelledError, FunctionTimeoutError
-from ._inputs import CANCELLED, FAILED, SUCCEEDED, TIMED_OUT, Attempt, Input, InputStatus
+from ._inputs import (
+    CANCELLED,
+    FAILED,
+    RETRY_WAIT,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Attempt,
+    Input,
+    InputStatus,
+)
 from ._ledger import Ledger
 from ._queues import InputQueues, unpack_batch
 from ._retries import Retries
@@ -110,6 +120,34 @@ class Endings:
             self._ledger.emit(
                 "input_finished", now, input_id=inp.id, container_id=inp.container_id, data=status
             )
+
+    def cancel(
+        self, inputs: Iterable[Input], reason: str, now: float, *, queued: bool = True
+    ) -> list[Attempt]:
+        """Settle ``inputs`` as cancelled; the attempts still running them, to interrupt.
+
+        ``queued=False``: the inputs were never queued (their call was cancelled while it was
+        being submitted), so there is nothing to take back from the queues.
+        """
+        to_interrupt = []
+        for inp in inputs:
+            if inp.settled:
+                continue
+            if inp.status is RUNNING and inp.running is not None:
+                attempt = self._running.settle_running(inp)
+                if attempt is not None:
+                    to_interrupt.append(attempt)
+            elif queued and inp.status is not RETRY_WAIT:
+                self._queues.forget(inp)
+            self.settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was {reason}"), now)
+        return to_interrupt
+
+    def fail_attempt(self, attempt: Attempt, failure: BaseException, now: float) -> None:
+        """``attempt`` could not start: its inputs fail with ``failure``."""
+        for inp in attempt.inputs:
+            inp.running = None
+            self._running.in_flight -= 1
+            self.settle(inp, FAILED, failure, now)
 
     def fail_queued(self, error: BaseException, now: float) -> None:
         for inp in self._queues.take_all():

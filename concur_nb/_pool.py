@@ -21,13 +21,11 @@ from ._clock import Clock
 from ._containers.base import Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
 from ._endings import Endings
-from ._errors import CallCancelledError, ContainerError, InvalidError
+from ._errors import ContainerError, InvalidError
 from ._errors_text import describe
 from ._fleet import Fleet
 from ._inputs import (
-    CANCELLED,
     FAILED,
-    RETRY_WAIT,
     RUNNING,
     Attempt,
     Input,
@@ -162,11 +160,7 @@ class Pool:
                 for index, args in enumerate(chunk, begin):
                     inputs.append(Input(call, index, method, args, kwargs, now, is_async))
                 if call.cancelled_reason is not None:  # never queued: nothing to take back
-                    error = f"was {call.cancelled_reason}"
-                    for inp in inputs[begin:]:
-                        self._settle(
-                            inp, CANCELLED, CallCancelledError(f"input {inp.id} {error}"), now
-                        )
+                    self._endings.cancel(inputs[begin:], call.cancelled_reason, now, queued=False)
                     continue
                 self._enqueue(method, inputs, begin, len(chunk), now)
 
@@ -200,14 +194,8 @@ class Pool:
             self._settle_cancelled(inputs, reason, self._now())
 
     def _settle_cancelled(self, inputs: Iterable[Input], reason: str, now: float) -> None:
-        for inp in inputs:
-            if inp.settled:
-                continue
-            if inp.status is RUNNING and inp.running is not None:
-                self._interrupt(self._running.settle_running(inp))
-            elif inp.status is not RETRY_WAIT:
-                self._queues.forget(inp)
-            self._settle(inp, CANCELLED, CallCancelledError(f"input {inp.id} was {reason}"), now)
+        for attempt in self._endings.cancel(inputs, reason, now):
+            self._interrupt(attempt)
 
     def _interrupt(self, attempt: Attempt | None) -> None:
         slot = None if attempt is None else self._fleet.slots.get(attempt.container_id)
@@ -371,10 +359,7 @@ class Pool:
             f"{self.name}: container {slot.container.id} could not start input "
             f"{attempt.input_id} ({describe(error)}); it keeps running {slot.in_use} at a time."
         )
-        for inp in attempt.inputs:
-            inp.running = None
-            self._running.in_flight -= 1
-            self._settle(inp, FAILED, failure, now)
+        self._endings.fail_attempt(attempt, failure, now)
         self._warn(str(failure))
         if slot.in_use == 0:  # it can run nothing at all: nothing queued could ever start
             self._fail_queued(failure, now)

@@ -265,11 +265,16 @@ class Pool:
     def log(self, work_id: str, stream: str, text: str) -> None:
         with self._lock:  # the input may settle in another thread meanwhile
             attempt = self._active.get(work_id) or self._running.winding_down.get(work_id)
-            if attempt is None:
-                return
             now = self._now()
-            for inp in attempt.inputs:
-                self.ledger.write_log(inp, now, stream, text)
+            if attempt is not None:
+                for inp in attempt.inputs:
+                    self.ledger.write_log(inp, now, stream, text)
+                return
+            # Its input has ended (a callback or task it started prints late): the line still
+            # belongs to that input, while the ledger keeps it.
+            ended = self.ledger.find_input(work_id.partition("#")[0])
+            if ended is not None:
+                self.ledger.write_log(ended, now, stream, text)
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
         # The hot path: runs once per input, in the container's thread, under the pool lock.

@@ -2,7 +2,8 @@
 
 A task that finishes a work asks the host for the next one and runs it itself, so a busy
 container behaves like a fixed set of worker tasks (no task per input, no semaphore). A
-watchdog notices when an input blocks the loop and says so (``_LagWatch``).
+watchdog notices when an input blocks the loop and says so (``_LagWatch``). The loop is
+uvloop's when it is installed (``loop_choice.py``); nothing here depends on which.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
+from .loop_choice import new_loop
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
 LAG_BEAT_EVERY = 0.05  # seconds between the loop's marks that it turns
@@ -53,7 +55,7 @@ class LoopSlots:
         self._running: dict[str, Work] = {}
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancelled_before_start: set[str] = set()
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()  # uvloop when installed, unless turned off (loop_choice.py)
         self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
         self._loop_thread_id: int | None = None
         # The lag watch's view (see ``_LagWatch``): beats count the loop's turns; while

@@ -76,7 +76,12 @@ def new_loop() -> asyncio.AbstractEventLoop:
     choice = wanted()
     if choice is False:
         return asyncio.new_event_loop()
-    uvloop = _import_uvloop()
+    try:
+        uvloop = _import_uvloop()
+    except RuntimeError:
+        # Its first import registers an exit hook, refused once the interpreter is exiting: a
+        # container started then (work spawned just before exit) only starts to stop.
+        return asyncio.new_event_loop()
     if uvloop is None:
         if choice:
             raise InvalidError(f"{ENV}=1 asks for uvloop, but it is not installed here; {_FIX}.")

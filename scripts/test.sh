@@ -8,17 +8,17 @@ bash scripts/setup.sh
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== ruff check";          .venv/bin/ruff check .
 echo "== mypy";                .venv/bin/mypy
-echo "== pytest"
-status=0
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
-
-# Async containers run on uvloop when it is installed, on the stdlib loop otherwise: the main
-# pass runs whichever is installed (the test extra brings uvloop). This pass forces uvloop over
-# the engine-level files whose inputs run on an async container (its loop, lag watch, cancels,
-# per-input logs, the process worker's loop, Modal's async verbs and web endpoints), so both
-# loops are covered. Left out to keep CI time sane: the browser, notebook-kernel, Ray and SSH
+# Async containers run on uvloop when it is installed (the test extra brings it), else on the
+# stdlib loop. The main pass runs on the stdlib loop, the one every install has; the second
+# forces uvloop over the engine-level files whose inputs run on an async container (its loop,
+# lag watch, cancels, per-input logs, the process worker's loop, Modal's async verbs and web
+# endpoints). Left out of it to keep CI time sane: the browser, notebook-kernel, Ray and SSH
 # files (SSH's far side is the worker the process tests run), and test_uvloop.py and
 # test_async_identity.py, which choose their loop themselves.
+echo "== pytest (CONCUR_NB_UVLOOP=0)"
+status=0
+CONCUR_NB_UVLOOP=0 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
+
 uvloop_files=(
     tests/test_accounting.py tests/test_api_bugs.py tests/test_broken_exceptions.py
     tests/test_cancellation.py tests/test_faults.py tests/test_function_call.py

@@ -167,3 +167,28 @@ def test_process_workers_follow_the_choice_made_here() -> None:
         assert far.remote() == "uvloop"
     finally:
         concur_nb.shutdown()
+
+
+def test_async_enter_and_exit_hooks_run_on_the_containers_uvloop() -> None:
+    """Hooks run on the container's loop from another thread (run_coroutine_threadsafe)."""
+    require_uvloop()
+    events: list[str] = []
+
+    @concur_nb.concurrent(max_inputs=2)
+    class Client:
+        @concur_nb.enter()
+        async def connect(self) -> None:
+            self.loop_at_enter = await loop_kind()
+            events.append("enter")
+
+        @concur_nb.method()
+        async def ask(self) -> str:
+            return f"{self.loop_at_enter} then {await loop_kind()}"
+
+        @concur_nb.exit()
+        async def close(self) -> None:
+            events.append(f"exit on {await loop_kind()}")
+
+    assert Client().ask.remote() == "uvloop then uvloop"
+    Client.shutdown()
+    assert events == ["enter", "exit on uvloop"]

@@ -436,6 +436,7 @@ def w4(n: int) -> None:
         flush=True,
     )
     fn = make_async_sleeper(sleep)
+    concur_nb.set_uvloop(False)  # these rows: the stdlib loop, uvloop installed or not
     f = concurrent_fn(fn, limit, "w4_asleep")
     time_sync_map(f, limit)
     peer_wall = best_of(LONG_REPEATS, lambda: time_worker_tasks(fn, limit, n))
@@ -470,6 +471,7 @@ def w4(n: int) -> None:
             mem,
         )
     f.shutdown()
+    concur_nb.set_uvloop(None)
     for api, (ours, mem) in results.items():
         ratio = ours.wall / peer.wall
         check(
@@ -484,6 +486,66 @@ def w4(n: int) -> None:
             f"{mem / n:.0f} B/input ({mem / 2**20:.0f} MiB)",
             mem / n <= 2048,
         )
+    _w4_on_uvloop(fn, limit, n, ideal, peer)
+
+
+def _w4_on_uvloop(
+    fn: Callable[[int], Awaitable[int]], limit: int, n: int, ideal: float, stdlib_peer: Row
+) -> None:
+    """W4 with the container's loop on uvloop, beside the same worker-task peer on uvloop.
+
+    The callers stay as above (``f.map.aio`` inside a stdlib ``asyncio.run``): uvloop is what
+    concur_nb chooses for its own loop, not for the user's.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        print("  W4 on uvloop: skipped, uvloop is not installed (pip install 'concur-nb[fast]')")
+        check("W4 on uvloop", "uvloop installed", "not installed", False)
+        return
+
+    def uvloop_worker_tasks() -> Timing:
+        items: Iterator[int] = iter(range(n))
+        out: list[int | None] = [None] * n
+
+        async def worker() -> None:
+            for x in items:
+                out[x] = await fn(x)
+
+        async def go() -> Timing:
+            watch = Stopwatch()
+            await asyncio.gather(*(worker() for _ in range(limit)))
+            return watch.stop()
+
+        timing: Timing = uvloop.run(go())
+        assert out[-1] == n - 1
+        return timing
+
+    peer_wall = best_of(LONG_REPEATS, uvloop_worker_tasks)
+    peer = record(
+        Row("W4", f"uvloop {limit} worker tasks", "-", peer_wall, n, ideal / peer_wall.wall)
+    )
+    concur_nb.set_uvloop(True)  # the containers of this function start on uvloop
+    f = concurrent_fn(fn, limit, "w4_asleep_uvloop")
+    time_sync_map(f, limit)
+    for api, timer in (("f.map", time_sync_map), ("f.map.aio", time_aio_map)):
+        wall = best_of(LONG_REPEATS, lambda timer=timer: timer(f, n))  # type: ignore[misc]
+        ours = record(
+            Row("W4", f"concur_nb on uvloop max_inputs={limit}", api, wall, n, ideal / wall.wall)
+        )
+        for target, versus, limit_x in (
+            ("stdlib worker tasks", stdlib_peer, 1.0),
+            ("uvloop worker tasks", peer, 2.0),
+        ):
+            ratio = ours.wall / versus.wall
+            check(
+                f"W4 on uvloop vs {target} ({api})",
+                f"<= {limit_x:.1f} x",
+                f"{ours.wall:.2f} vs {versus.wall:.2f} s = {ratio:.2f} x",
+                ratio <= limit_x,
+            )
+    f.shutdown()
+    concur_nb.set_uvloop(None)
 
 
 async def _open_loop(

@@ -16,6 +16,7 @@ from . import _shutdown as _shutdown  # registers the shutdown at interpreter ex
 from ._calls import FunctionCall as FunctionCall
 from ._calls import gather as gather
 from ._classes import Cls as Cls
+from ._containers.loop_choice import set_uvloop as set_uvloop
 from ._containers.ray_backend import ray as ray
 from ._containers.ssh import ssh as ssh
 from ._context import current_function_call_id as current_function_call_id

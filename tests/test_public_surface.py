@@ -41,6 +41,7 @@ PUBLIC = {
     "method",
     "ray",
     "set_echo",
+    "set_uvloop",
     "shutdown",
     "ssh",
     # the notebook front-end, loaded on first use

@@ -2,12 +2,14 @@
 
 A task that finishes a work asks the host for the next one and runs it itself, so a busy
 container behaves like a fixed set of worker tasks (no task per input, no semaphore). A
-watchdog notices when an input blocks the loop and says so (``_LagWatch``).
+watchdog notices when an input blocks the loop and says so (``_LagWatch``). The loop is
+uvloop's when it is installed (``loop_choice.py``); nothing here depends on which.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 import weakref
@@ -17,6 +19,7 @@ from typing import Any
 
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
+from .loop_choice import new_loop
 
 CANCELLED_OUTCOME = Outcome(CANCELLED)
 LAG_BEAT_EVERY = 0.05  # seconds between the loop's marks that it turns
@@ -53,7 +56,7 @@ class LoopSlots:
         self._running: dict[str, Work] = {}
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancelled_before_start: set[str] = set()
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()  # uvloop when installed, unless turned off (loop_choice.py)
         self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
         self._loop_thread_id: int | None = None
         # The lag watch's view (see ``_LagWatch``): beats count the loop's turns; while
@@ -62,6 +65,7 @@ class LoopSlots:
         self.engine_step = False
         self._seen: tuple[int, object] | None = None  # (beats, task) the watch last saw
         self._seen_since = self._seen_last = 0.0
+        self._gc_since = self._gc_last = 0.0  # the GC's total seconds at those two looks
         self._told = False  # this stall was reported already
         self._last_lag_warning = -LAG_WARN_INTERVAL
 
@@ -187,21 +191,36 @@ class LoopSlots:
 
     # --- in the lag watch's thread --------------------------------------------------------
 
-    def sample(self, now: float) -> None:
+    def sample(self, now: float, gc_spent: float = 0.0) -> None:
         """Look at the loop from outside: a loop that has not turned while one task stayed
-        current and in an input's own code is blocked by that input."""
+        current and in an input's own code is blocked by that input.
+
+        ``gc_spent`` is the cyclic GC's running total of seconds. A collection holds the GIL,
+        so it stalls every loop whichever allocation set it off (in W4 on uvloop, full ones
+        took up to 0.17 s): its time is not the input's.
+        """
         task = asyncio.current_task(self.loop)  # a dict lookup: safe from another thread
-        seen = (self.beats, task)
-        if task is None or self.engine_step or seen != self._seen:
+        self.judge(now, gc_spent, self.beats, task, self.engine_step)
+
+    def judge(
+        self, now: float, gc_spent: float, beats: int, task: object, engine_step: bool
+    ) -> None:
+        """``sample``'s verdict on what it saw (apart, so a test can play a timeline)."""
+        seen = (beats, task)
+        if task is None or engine_step or seen != self._seen:
             if self._seen is not None and not self._told:
-                self._report(self._seen_last - self._seen_since, ended=True)
+                self._report(self._blocked(self._seen_last, self._gc_last), ended=True)
             self._seen, self._seen_since, self._seen_last, self._told = seen, now, now, False
-            if task is None or self.engine_step:
+            self._gc_since = self._gc_last = gc_spent
+            if task is None or engine_step:
                 self._seen = None
             return
-        self._seen_last = now
-        if not self._told and now - self._seen_since >= LAG_STILL_BLOCKED:
-            self._report(now - self._seen_since, ended=False)
+        self._seen_last, self._gc_last = now, gc_spent
+        if not self._told and self._blocked(now, gc_spent) >= LAG_STILL_BLOCKED:
+            self._report(self._blocked(now, gc_spent), ended=False)
+
+    def _blocked(self, until: float, gc_until: float) -> float:
+        return until - self._seen_since - (gc_until - self._gc_since)
 
     def _report(self, blocked: float, *, ended: bool) -> None:
         if blocked < LAG_WARN_AFTER:
@@ -240,6 +259,7 @@ class _LagWatch:
                 return
             self._running = True
         try:
+            count_gc_time()
             threading.Thread(target=self._run, name="concur_nb-lag-watch", daemon=True).start()
         except RuntimeError:  # at the system's thread limit: the loops run unwatched
             with self._lock:
@@ -257,15 +277,37 @@ class _LagWatch:
                     self._running = False
                     return
                 watched = list(self._watched)
-            now = time.monotonic()
+            now, gc_spent = time.monotonic(), gc_time.total
             for slots in watched:
                 try:
-                    slots.sample(now)
+                    slots.sample(now, gc_spent)
                 except Exception:  # a warning that cannot be given must not end the watch
                     pass
 
 
+class _GcTime:
+    """A ``gc.callbacks`` entry that adds up the seconds the cyclic GC runs (one collection
+    runs at a time, in whichever thread's allocation set it off)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.monotonic()
+        else:
+            self.total += time.monotonic() - self._started
+
+
+gc_time = _GcTime()
 lag_watch = _LagWatch()
+
+
+def count_gc_time() -> None:
+    """Start adding up the GC's time (once; it stays: two clock reads per collection)."""
+    if gc_time not in gc.callbacks:
+        gc.callbacks.append(gc_time)
 
 
 def _uncancel(task: asyncio.Task[Any]) -> None:

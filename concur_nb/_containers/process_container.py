@@ -26,6 +26,7 @@ from .._errors_text import safe_repr
 from . import protocol as p
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
 from .gpu import describe
+from .loop_choice import far_side_env
 from .outbox import Outbox
 from .pins import GpuPins
 
@@ -204,6 +205,7 @@ class ProcessContainer:
         chosen = [gpu for gpu in host_gpus if self._pinned is None or gpu["index"] in self._pinned]
         self.gpus = tuple(describe(gpu) for gpu in chosen)
         env = {} if self._pinned is None else {"CUDA_VISIBLE_DEVICES": ",".join(self._pinned)}
+        env.update(far_side_env())  # uvloop on or off there as chosen here (set_uvloop)
         sys_path = [entry for entry in sys.path if entry] if self._launch.send_sys_path else []
         try:
             target_bytes = p.dump_payload(self._target)

@@ -148,10 +148,6 @@ def test_a_callback_that_runs_after_its_input_ended_still_knows_its_input(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pool drops log lines of an ended input (_pool.Pool.log); fix proposed to the lead",
-)
 def test_a_callback_that_prints_after_its_input_ended_adds_to_that_inputs_log(
     loop_kind: str,
 ) -> None:

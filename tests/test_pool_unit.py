@@ -271,3 +271,23 @@ def test_a_call_cancelled_while_it_is_submitted_settles_its_later_inputs_as_canc
     assert only(backend).works == {}  # nothing queued is left to start
     snap = pool.snapshot()
     assert (snap.queued, snap.in_flight, snap.cancelled) == (0, 0, count)
+
+
+def test_a_big_call_starts_its_first_inputs_before_the_rest_are_submitted() -> None:
+    from concur_nb._pool import SUBMIT_CHUNK
+
+    pool, backend, _ = make_pool(max_inputs=4, min_containers=1)
+    pool.start()
+    only(backend).ready()
+    running_when_second_chunk_was_read: list[int] = []
+
+    class Watched(list):
+        def __getitem__(self, index: Any) -> Any:
+            if isinstance(index, slice) and index.start == SUBMIT_CHUNK:
+                running_when_second_chunk_was_read.append(len(only(backend).works))
+            return super().__getitem__(index)
+
+    call = Call(new_call_id(), SUBMIT_CHUNK + 1, streaming=False)
+    pool.submit(call, None, Watched((i,) for i in range(SUBMIT_CHUNK + 1)), {})
+    assert running_when_second_chunk_was_read == [4]  # the container was already full
+    assert pool.snapshot().queued == SUBMIT_CHUNK + 1 - 4

@@ -16,8 +16,13 @@ Notes on method:
 - Efficiency = ideal wall time (inputs / concurrency x sleep) / measured wall time.
 - Memory (W4) is the tracemalloc peak during the run minus the traced size before it, in a
   separate run from the timed one (tracing slows everything down); per input.
-- Latency (W5) is measured where the caller sees it: an asyncio caller spawns each input at its
-  arrival time and a task per input awaits the result; finish is when that task wakes up.
+- Latency (W5) is measured where the caller sees it, for three caller styles: an asyncio caller
+  that spawns each input at its arrival and awaits it in a task; a thread that spawns and a
+  thread per input that waits; 50 client threads that each call ``f.remote``. Each runner starts
+  after a ``gc.collect()``: a full collection stops every thread for as long as it takes (about
+  20 ms here with this process's heap; far more in a kernel with IPython loaded), and whether
+  one lands inside a half-second run would otherwise decide its p99. Each row notes its longest
+  GC pause, and where the slowest 1% of inputs spent their time (the engine's own timestamps).
 """
 
 from __future__ import annotations
@@ -62,6 +67,28 @@ class Timing:
     gcs: tuple[int, int, int] = (0, 0, 0)  # garbage collections per generation during the run
 
 
+class _GcPauses:
+    """The longest pause of the cyclic garbage collector since ``reset`` (it stops every
+    thread: one full collection shows up in a p99 latency)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._began = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def reset(self) -> None:
+        self.longest = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = perf()
+        else:
+            self.longest = max(self.longest, perf() - self._began)
+
+
+GC_PAUSES = _GcPauses()
+
+
 def _collections() -> tuple[int, int, int]:
     gen0, gen1, gen2 = (g["collections"] for g in gc.get_stats())
     return gen0, gen1, gen2
@@ -69,6 +96,7 @@ def _collections() -> tuple[int, int, int]:
 
 class Stopwatch:
     def __init__(self) -> None:
+        GC_PAUSES.reset()
         self._gcs = _collections()
         self._wall, self._cpu = perf(), time.process_time()
 
@@ -548,165 +576,164 @@ def _w4_on_uvloop(
     concur_nb.set_uvloop(None)
 
 
-async def _open_loop(
-    n: int, rate: float, start_one: Callable[[int], Awaitable[Awaitable[Any]]]
-) -> list[float]:
-    """Start input i at i/rate s; return finish - arrival for each, as the caller sees it."""
-    lateness: list[float] = [0.0] * n
-    waiters = []
+def where_the_worst_went(f: Any, ends: list[tuple[float, float, str]], sleep: float) -> str:
+    """Where the slowest 1% of inputs (arrival, wake-up, input id) spent their extra time, from
+    the engine's own timestamps (the same monotonic clock): submitting, queued, running past
+    the sleep, and from the end until the caller woke up."""
+    infos = {info.id: info for info in f.inputs(limit=len(ends) + 50)}
+    worst = sorted(ends, key=lambda e: e[1] - e[0])[-max(1, len(ends) // 100) :]
+    parts = []
+    for arrived, woke, input_id in worst:
+        info = infos.get(input_id)
+        if info is None or info.started_at is None or info.finished_at is None:
+            continue
+        parts.append(
+            (
+                info.queued_at - arrived,
+                info.started_at - info.queued_at,
+                info.finished_at - info.started_at - sleep,
+                woke - info.finished_at,
+            )
+        )
+    if not parts:
+        return "worst 1%: not in the input list"
+    mean = [sum(p[k] for p in parts) / len(parts) * 1e3 for k in range(4)]
+    return (
+        f"worst 1%: submit {mean[0]:.2f}, queued {mean[1]:.2f}, "
+        f"run past sleep {mean[2]:.2f}, to wake-up {mean[3]:.2f} ms"
+    )
 
-    async def wait(i: int, arrived: float, result: Awaitable[Any]) -> None:
-        await result
-        lateness[i] = perf() - arrived
 
-    t0 = perf()
-    for i in range(n):
-        due = t0 + i / rate
-        delay = due - perf()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        arrived = perf()
-        pending = await start_one(i)
-        waiters.append(asyncio.ensure_future(wait(i, arrived, pending)))
-    await asyncio.gather(*waiters)
-    return lateness
+def gc_pause_note() -> str:
+    return f"; longest GC pause {GC_PAUSES.longest * 1e3:.1f} ms"
 
 
-def w5(n: int) -> None:
+Ends = list[tuple[float, float, str]]  # (arrival, the caller woke up, input id) per input
+
+
+def w5(n: int, runs: int) -> None:
+    """Latency at a steady arrival rate, for three caller styles; each runner runs ``runs``
+    times and the run with the median p99 is reported (one p99 of a few hundred inputs is the
+    5th-worst input: a noisy statistic on a shared machine)."""
     sleep, limit, rate = 0.01, 50, 1000.0
     print(
-        f"W5: {n} inputs arriving at {rate:.0f}/s, each time.sleep({sleep}), {limit} at a time",
+        f"W5: {n} inputs arriving at {rate:.0f}/s, each time.sleep({sleep}), {limit} at a time, "
+        f"median p99 of {runs} run(s)",
         flush=True,
     )
-    fn = make_sleeper(sleep)
 
-    def p99_overhead(lateness: list[float]) -> tuple[float, float]:
-        over = sorted(x - sleep for x in lateness)
-        return statistics.median(over), over[min(len(over) - 1, int(0.99 * len(over)))]
+    def fn(x: int) -> str | None:
+        time.sleep(sleep)
+        return concur_nb.current_input_id()  # None in the peer's threads
+
+    def measure(runner: str, api: str, run: Callable[[], Ends], f: Any = None) -> float:
+        results = []
+        for _ in range(runs):
+            gc.collect()  # each run starts with no full collection due (see the module doc)
+            watch = Stopwatch()
+            ends = run()
+            timing = watch.stop()
+            over = sorted(done - arrived - sleep for arrived, done, _ in ends)
+            p99 = over[min(len(over) - 1, int(0.99 * len(over)))]
+            note = f"overhead p50 {statistics.median(over) * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms"
+            if f is not None:
+                note += "; " + where_the_worst_went(f, ends, sleep)
+            results.append((p99, timing, note + gc_pause_note()))
+        p99, timing, note = sorted(results, key=lambda r: r[0])[len(results) // 2]
+        record(Row("W5", runner, api, timing, n, None, note))
+        return p99
+
+    def open_loop(start_one: Callable[[int], Awaitable[tuple[str, Awaitable[Any]]]]) -> Ends:
+        """An asyncio caller: input i starts at i/rate s, a task per input awaits it."""
+        ends: Ends = []
+
+        async def wait(arrived: float, input_id: str, result: Awaitable[Any]) -> None:
+            await result
+            ends.append((arrived, perf(), input_id))
+
+        async def main() -> None:
+            waiters = []
+            t0 = perf()
+            for i in range(n):
+                if (delay := t0 + i / rate - perf()) > 0:
+                    await asyncio.sleep(delay)
+                arrived = perf()
+                input_id, pending = await start_one(i)
+                waiters.append(asyncio.ensure_future(wait(arrived, input_id, pending)))
+            await asyncio.gather(*waiters)
+
+        asyncio.run(main())
+        return ends
 
     with ThreadPoolExecutor(limit) as pool:
         list(pool.map(fn, range(limit)))  # start its threads
 
-        async def peer_start(i: int) -> Awaitable[Any]:
-            return asyncio.get_running_loop().run_in_executor(pool, fn, i)
+        async def peer_start(i: int) -> tuple[str, Awaitable[Any]]:
+            return "", asyncio.get_running_loop().run_in_executor(pool, fn, i)
 
-        watch = Stopwatch()
-        lateness = asyncio.run(_open_loop(n, rate, peer_start))
-        wall = watch.stop()
-    p50, p99 = p99_overhead(lateness)
-    peer_p99 = p99
-    record(
-        Row(
-            "W5",
-            f"ThreadPoolExecutor({limit}) run_in_executor",
-            "-",
-            wall,
-            n,
-            None,
-            f"overhead p50 {p50 * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms",
+        peer_p99 = measure(
+            f"ThreadPoolExecutor({limit}) run_in_executor", "-", lambda: open_loop(peer_start)
         )
-    )
 
     f = concurrent_fn(fn, limit, "w5_sleep")
-    time_sync_map(f, limit)
+    list(f.map(range(limit)))  # start the container and its threads
 
-    async def ours_start(i: int) -> Awaitable[Any]:
+    async def spawn_aio(i: int) -> tuple[str, Awaitable[Any]]:
         call = await f.spawn.aio(i)
-        return call.get.aio()
+        return call.input_ids[0], call.get.aio()
 
-    watch = Stopwatch()
-    lateness = asyncio.run(_open_loop(n, rate, ours_start))
-    wall = watch.stop()
-    p50, p99 = p99_overhead(lateness)
-    record(
-        Row(
-            "W5",
-            f"concur_nb max_inputs={limit}",
-            "spawn.aio+get.aio",
-            wall,
-            n,
-            None,
-            f"overhead p50 {p50 * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms",
-        )
-    )
+    def thread_per_waiter() -> Ends:
+        """A plain-thread caller: spawn() at each arrival, a waiter thread per input."""
+        ends: Ends = []
+        waiters = []
+        t0 = perf()
+        for i in range(n):
+            while (delay := t0 + i / rate - perf()) > 0:
+                time.sleep(delay)
+            arrived = perf()
+            call = f.spawn(i)
 
-    # The same with a plain-thread caller: spawn() at each arrival, a waiter thread per input.
-    done_at: list[float] = [0.0] * n
-    arrived_at: list[float] = [0.0] * n
-    waiters = []
-    watch = Stopwatch()
-    t0 = perf()
-    for i in range(n):
-        due = t0 + i / rate
-        while (delay := due - perf()) > 0:
-            time.sleep(delay)
-        arrived_at[i] = perf()
-        call = f.spawn(i)
+            def wait(arrived: float = arrived, call: Any = call) -> None:
+                input_id = call.get()
+                ends.append((arrived, perf(), input_id))
 
-        def wait(i: int = i, call: Any = call) -> None:
-            call.get()
-            done_at[i] = perf()
+            thread = threading.Thread(target=wait, daemon=True)
+            thread.start()
+            waiters.append(thread)
+        for thread in waiters:
+            thread.join()
+        return ends
 
-        thread = threading.Thread(target=wait, daemon=True)
-        thread.start()
-        waiters.append(thread)
-    for thread in waiters:
-        thread.join()
-    wall = watch.stop()
-    p50_t, p99_t = p99_overhead([d - a for d, a in zip(done_at, arrived_at)])
-    record(
-        Row(
-            "W5",
-            f"concur_nb max_inputs={limit}",
-            "spawn+get (thread per waiter)",
-            wall,
-            n,
-            None,
-            f"overhead p50 {p50_t * 1e3:.2f} ms p99 {p99_t * 1e3:.2f} ms",
-        )
-    )
+    def client_threads() -> Ends:
+        """As a web server's or a client pool's threads call: each of ``limit`` threads takes
+        the next arrival and calls f.remote() for it, blocking until its result."""
+        ends: Ends = []
+        t0 = perf() + 0.01
 
-    # Client threads, as a web server's or a client pool's would call: 50 threads each take
-    # the next arrival and call f.remote() for it, blocking until its result.
-    done_at = [0.0] * n
-    arrived_at = [0.0] * n
-    t0 = perf() + 0.01
+        def client(i: int) -> None:
+            while (delay := t0 + i / rate - perf()) > 0:
+                time.sleep(delay)
+            arrived = perf()
+            input_id = f.remote(i)
+            ends.append((arrived, perf(), input_id))
 
-    def client(i: int) -> None:
-        due = t0 + i / rate
-        while (delay := due - perf()) > 0:
-            time.sleep(delay)
-        arrived_at[i] = perf()
-        f.remote(i)
-        done_at[i] = perf()
+        with ThreadPoolExecutor(limit) as clients:
+            list(clients.map(client, range(n)))
+        return ends
 
-    watch = Stopwatch()
-    with ThreadPoolExecutor(limit) as clients:
-        list(clients.map(client, range(n)))
-    wall = watch.stop()
-    p50_r, p99_r = p99_overhead([d - a for d, a in zip(done_at, arrived_at)])
-    record(
-        Row(
-            "W5",
-            f"concur_nb max_inputs={limit}",
-            f"remote from {limit} client threads",
-            wall,
-            n,
-            None,
-            f"overhead p50 {p50_r * 1e3:.2f} ms p99 {p99_r * 1e3:.2f} ms",
-        )
-    )
+    ours = {
+        "spawn.aio+get.aio": lambda: open_loop(spawn_aio),
+        "spawn+get, thread per waiter": thread_per_waiter,
+        f"remote from {limit} client threads": client_threads,
+    }
+    p99s = {api: measure(f"concur_nb max_inputs={limit}", api, run, f) for api, run in ours.items()}
     f.shutdown()
-    for style, ours in (
-        ("spawn.aio+get.aio", p99),
-        ("spawn+get, thread per waiter", p99_t),
-        (f"remote from {limit} client threads", p99_r),
-    ):
+    for api, p99 in p99s.items():
         check(
-            f"W5 p99 overhead vs ThreadPoolExecutor ({style})",
+            f"W5 p99 overhead vs ThreadPoolExecutor ({api})",
             "<= 1.25 x",
-            f"{ours * 1e3:.2f} vs {peer_p99 * 1e3:.2f} ms = {ours / peer_p99:.2f} x",
-            ours <= 1.25 * peer_p99,
+            f"{p99 * 1e3:.2f} vs {peer_p99 * 1e3:.2f} ms = {p99 / peer_p99:.2f} x",
+            p99 <= 1.25 * peer_p99,
         )
 
 
@@ -832,7 +859,7 @@ def main() -> int:
         "w2": lambda: w2(sizes["w2"]),
         "w3": lambda: w3(sizes["w3"]),
         "w4": lambda: w4(sizes["w4"]),
-        "w5": lambda: w5(sizes["w5"]),
+        "w5": lambda: w5(sizes["w5"], 1 if q else 3),
         "w3s": lambda: w3_autoscale(sizes["w3s"]),
     }
     chosen = [w.strip() for w in args.only.split(",") if w.strip()] or list(runs)

@@ -51,6 +51,7 @@ TIMED_OUT = InputStatus.TIMED_OUT
 
 _prefix = os.urandom(3).hex()
 _input_numbers = itertools.count(1)
+_INPUT_ID = f"in-{_prefix}%x"  # %-formatting: measurably quicker than an f-string, per input
 _call_numbers = itertools.count(1)
 
 
@@ -95,7 +96,7 @@ class Input:
         now: float,
         is_async: bool,
     ) -> None:
-        self.id = f"in-{_prefix}{next(_input_numbers):x}"
+        self.id = _INPUT_ID % next(_input_numbers)
         # The call until the input settles; then None, so that the call (which lists its
         # inputs) and its outputs are freed by reference counting, not kept by finished inputs.
         self.call: Call | None = call

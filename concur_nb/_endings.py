@@ -112,6 +112,7 @@ class Endings:
         inp.finished_at = now
         self._ledger.settled(inp, status, value)
         inp.args = ()  # the arguments may be large; the input is kept a while for the views
+        inp.one_arg = False
         inp.kwargs = _NO_KWARGS
         call, inp.call = inp.call, None
         if call is not None:

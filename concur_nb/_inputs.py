@@ -79,6 +79,7 @@ class Input:
         "kwargs",
         "log",
         "method",
+        "one_arg",
         "queued_at",
         "running",
         "settled",
@@ -95,6 +96,7 @@ class Input:
         kwargs: dict[str, Any],
         now: float,
         is_async: bool,
+        one_arg: bool = False,
     ) -> None:
         self.id = _INPUT_ID % next(_input_numbers)
         # The call until the input settles; then None, so that the call (which lists its
@@ -103,7 +105,10 @@ class Input:
         self.call_id = call.id
         self.index = index
         self.method = method
+        # The positional arguments; with ``one_arg``, the one argument itself (a tuple is made
+        # only when the input starts: see ``OneArgEach``).
         self.args = args
+        self.one_arg = one_arg
         self.kwargs = kwargs
         self.is_async = is_async  # runs on the container's event loop
         self.status = QUEUED
@@ -120,6 +125,18 @@ class Input:
         self.cancelling = False
         self.container_deaths = 0  # containers that died while it ran
         self.children: list[Any] | None = None  # calls made while it ran (``_call_graph``)
+
+    def positional(self) -> tuple[Any, ...]:
+        return (self.args,) if self.one_arg else self.args
+
+
+class OneArgEach(list):
+    """The inputs of a one-iterable ``map``: each item is an input's only argument.
+
+    Its inputs keep the item and make the ``(item,)`` tuple as they start: a queued input then
+    holds no tuple, which for a big map is one object per input less for the garbage collector
+    to count and walk while the map runs.
+    """
 
 
 class Attempt(Work):

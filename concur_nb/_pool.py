@@ -29,6 +29,7 @@ from ._inputs import (
     RUNNING,
     Attempt,
     Input,
+    OneArgEach,
     work_id_for,
 )
 from ._ledger import Ledger
@@ -145,6 +146,7 @@ class Pool:
         submitted (``cancel_call``) has its remaining inputs settled as cancelled.
         """
         is_async = self._is_async(method)
+        one_arg = isinstance(arg_tuples, OneArgEach)
         inputs = call.inputs
         for offset in range(0, max(len(arg_tuples), 1), SUBMIT_CHUNK):
             chunk = arg_tuples[offset : offset + SUBMIT_CHUNK]
@@ -158,7 +160,7 @@ class Pool:
                 now = self._now()
                 begin = len(inputs)
                 for index, args in enumerate(chunk, begin):
-                    inputs.append(Input(call, index, method, args, kwargs, now, is_async))
+                    inputs.append(Input(call, index, method, args, kwargs, now, is_async, one_arg))
                 if call.cancelled_reason is not None:  # never queued: nothing to take back
                     self._endings.cancel(inputs[begin:], call.cancelled_reason, now, queued=False)
                     continue
@@ -382,7 +384,8 @@ class Pool:
         if isinstance(ready, Input):  # one input: no loop, no tuple (the hot path)
             lead = ready
             work_id = lead.id if lead.attempt == 1 else work_id_for(lead)
-            attempt = Attempt(work_id, lead, lead.args, lead.kwargs, None, container_id, now)
+            args = (lead.args,) if lead.one_arg else lead.args
+            attempt = Attempt(work_id, lead, args, lead.kwargs, None, container_id, now)
             slot.alone = lead.container_deaths > 0  # a suspect runs with no sibling
             lead.status = RUNNING
             lead.started_at = now

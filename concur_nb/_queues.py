@@ -135,7 +135,7 @@ def pack_batch(
     columns: list[list[Any]] = [[] for _ in params]
     signature = inspect.Signature(params)
     for inp in inputs:
-        bound = signature.bind(*inp.args, **inp.kwargs)
+        bound = signature.bind(*inp.positional(), **inp.kwargs)
         for column, param in zip(columns, params):
             column.append(bound.arguments[param.name])
     return tuple(columns), {}

@@ -31,6 +31,7 @@ from ._calls import (
     wait,
 )
 from ._errors import InvalidError
+from ._inputs import OneArgEach
 from ._twins import TwinMethod
 
 P = ParamSpec("P")
@@ -75,6 +76,8 @@ class Inputs:
 def zipped(iterables: tuple[Iterable[Any], ...]) -> list[tuple[Any, ...]]:
     if not iterables:
         raise InvalidError("map() needs at least one iterable of inputs, e.g. f.map(range(10)).")
+    if len(iterables) == 1:  # the common case: no tuple per input until it starts
+        return OneArgEach(iterables[0])
     return list(zip(*iterables))
 
 

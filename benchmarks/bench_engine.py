@@ -665,25 +665,22 @@ def w5(n: int, runs: int) -> None:
         asyncio.run(main())
         return ends
 
-    with ThreadPoolExecutor(limit) as pool:
-        list(pool.map(fn, range(limit)))  # start its threads
-
-        async def peer_start(i: int) -> tuple[str, Awaitable[Any]]:
-            return "", asyncio.get_running_loop().run_in_executor(pool, fn, i)
-
-        peer_p99 = measure(
-            f"ThreadPoolExecutor({limit}) run_in_executor", "-", lambda: open_loop(peer_start)
-        )
-
+    # Each caller style runs against the peer (a ThreadPoolExecutor of ``limit`` threads) and
+    # against concur_nb; a style's p99 is compared with the peer's in the same style.
+    pool = ThreadPoolExecutor(limit)
+    list(pool.map(fn, range(limit)))  # start its threads
     f = concurrent_fn(fn, limit, "w5_sleep")
     list(f.map(range(limit)))  # start the container and its threads
 
-    async def spawn_aio(i: int) -> tuple[str, Awaitable[Any]]:
+    async def peer_aio(i: int) -> tuple[str, Awaitable[Any]]:
+        return "", asyncio.get_running_loop().run_in_executor(pool, fn, i)
+
+    async def ours_aio(i: int) -> tuple[str, Awaitable[Any]]:
         call = await f.spawn.aio(i)
         return call.input_ids[0], call.get.aio()
 
-    def thread_per_waiter() -> Ends:
-        """A plain-thread caller: spawn() at each arrival, a waiter thread per input."""
+    def thread_per_waiter(spawn: Callable[[int], Callable[[], Any]]) -> Ends:
+        """A plain-thread caller: a spawn at each arrival, a waiter thread per input."""
         ends: Ends = []
         waiters = []
         t0 = perf()
@@ -691,11 +688,11 @@ def w5(n: int, runs: int) -> None:
             while (delay := t0 + i / rate - perf()) > 0:
                 time.sleep(delay)
             arrived = perf()
-            call = f.spawn(i)
+            get = spawn(i)
 
-            def wait(arrived: float = arrived, call: Any = call) -> None:
-                input_id = call.get()
-                ends.append((arrived, perf(), input_id))
+            def wait(arrived: float = arrived, get: Callable[[], Any] = get) -> None:
+                input_id = get()
+                ends.append((arrived, perf(), input_id or ""))
 
             thread = threading.Thread(target=wait, daemon=True)
             thread.start()
@@ -704,9 +701,9 @@ def w5(n: int, runs: int) -> None:
             thread.join()
         return ends
 
-    def client_threads() -> Ends:
+    def client_threads(call: Callable[[int], Any]) -> Ends:
         """As a web server's or a client pool's threads call: each of ``limit`` threads takes
-        the next arrival and calls f.remote() for it, blocking until its result."""
+        the next arrival and makes a blocking call for it."""
         ends: Ends = []
         t0 = perf() + 0.01
 
@@ -714,27 +711,44 @@ def w5(n: int, runs: int) -> None:
             while (delay := t0 + i / rate - perf()) > 0:
                 time.sleep(delay)
             arrived = perf()
-            input_id = f.remote(i)
-            ends.append((arrived, perf(), input_id))
+            input_id = call(i)
+            ends.append((arrived, perf(), input_id or ""))
 
         with ThreadPoolExecutor(limit) as clients:
             list(clients.map(client, range(n)))
         return ends
 
-    ours = {
-        "spawn.aio+get.aio": lambda: open_loop(spawn_aio),
-        "spawn+get, thread per waiter": thread_per_waiter,
-        f"remote from {limit} client threads": client_threads,
-    }
-    p99s = {api: measure(f"concur_nb max_inputs={limit}", api, run, f) for api, run in ours.items()}
-    f.shutdown()
-    for api, p99 in p99s.items():
+    styles: list[tuple[str, str, Callable[[], Ends], Callable[[], Ends]]] = [
+        (
+            "spawn.aio+get.aio",
+            "run_in_executor from asyncio",
+            lambda: open_loop(ours_aio),
+            lambda: open_loop(peer_aio),
+        ),
+        (
+            "spawn+get, thread per waiter",
+            "submit+result, thread per waiter",
+            lambda: thread_per_waiter(lambda i: f.spawn(i).get),
+            lambda: thread_per_waiter(lambda i: pool.submit(fn, i).result),
+        ),
+        (
+            f"remote from {limit} client threads",
+            f"submit().result() from {limit} client threads",
+            lambda: client_threads(f.remote),
+            lambda: client_threads(lambda i: pool.submit(fn, i).result()),
+        ),
+    ]
+    for api, peer_api, ours_run, peer_run in styles:
+        peer_p99 = measure(f"ThreadPoolExecutor({limit})", peer_api, peer_run)
+        p99 = measure(f"concur_nb max_inputs={limit}", api, ours_run, f)
         check(
             f"W5 p99 overhead vs ThreadPoolExecutor ({api})",
             "<= 1.25 x",
             f"{p99 * 1e3:.2f} vs {peer_p99 * 1e3:.2f} ms = {p99 / peer_p99:.2f} x",
             p99 <= 1.25 * peer_p99,
         )
+    f.shutdown()
+    pool.shutdown()
 
 
 def w3_autoscale(n: int) -> None:

@@ -318,12 +318,20 @@ class RayContainer:
 
     # --- endings ------------------------------------------------------------------------------
 
+    def _lose(self, reason: str) -> None:
+        """The cluster is gone (``ray_cluster``): report the end now, asking Ray nothing (its
+        calls may block until it gives up on the cluster); the reader leaves when Ray lets it."""
+        with self._lock:
+            if self._kill_reason is None:
+                self._kill_reason = reason
+        self._end(ContainerError(f"container {self.id}: {reason}"))
+
     def _terminate(self, reason: str | None) -> None:
         with self._lock:
             if self._kill_reason is None:
                 self._kill_reason = reason or "stopped before Ray placed it"
             actor = self._actor
-        if actor is not None:
+        if actor is not None and cluster.lost is None:
             try:
                 ray_module().kill(actor, no_restart=True)  # the reader sees it die, and reports
             except Exception:
@@ -338,7 +346,7 @@ class RayContainer:
             self._lock.notify_all()
             actor = self._actor
             placed = self._placed
-        if actor is not None:
+        if actor is not None and cluster.lost is None:
             try:
                 ray_module().kill(actor, no_restart=True)
             except Exception:

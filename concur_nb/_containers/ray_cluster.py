@@ -126,10 +126,8 @@ def _watch(gcs: tuple[str, int]) -> None:
     stayed silent for ``LOST_AFTER`` seconds."""
     silent_since: float | None = None
     while _watching == gcs and not closing:
-        if _answers(gcs):
-            silent_since = None
-        elif not live:
-            silent_since = None  # nothing of ours there: the next container will find out
+        if not live or _answers(gcs):
+            silent_since = None  # with nothing of ours there, the next container finds out
         else:
             now = time.monotonic()
             silent_since = now if silent_since is None else silent_since

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import os
 import platform
 import subprocess
@@ -157,7 +158,8 @@ def markdown(rows: list[Row], before: float, after: float) -> str:
     lines = [
         "# Ray containers (`benchmarks/bench_ray.py`)",
         "",
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, Ray "
+        f"{datetime.date.today().isoformat()}: {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, Ray "
         f"{__import__('ray').__version__}, Linux; load average {before:.1f} before the run, "
         f"{after:.1f} after. A two-node cluster on this one machine, in a network namespace "
         "(`tests/ray_namespace.py`): head 1 CPU, worker 1 CPU and 2 logical GPUs; containers "

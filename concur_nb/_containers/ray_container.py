@@ -4,7 +4,9 @@ Each container is one Ray actor (``ray_actor.ContainerActor``) that Ray places w
 resources (``num_gpus``, ``num_cpus``, custom ``resources``) are free. The actor hosts the same
 in-process container a worker process hosts, so the engine's promises hold unchanged. Here, one
 reader thread per container long-polls the actor for events (ready, log lines, outcomes) and
-hands the freed slots their next works; one sender thread ships commands in numbered batches.
+hands the freed slots their next works, which travel with its next poll; other commands
+(submits, cancels) go out at once when the channel is quiet, else one sender thread ships them
+in numbered batches.
 """
 
 from __future__ import annotations
@@ -189,40 +191,42 @@ class RayContainer:
                     self._kill_reason or f"its Ray actor died ({exc.__class__.__name__}: {exc})"
                 )
                 raise ContainerError(f"container {self.id} on {self.host_name}: {reason}") from None
-            if self._handle(events):
+            following: list[p.Message] = []
+            if self._handle(events, following):
                 return
-            # After handling, not before: a round trip's result would wait for this call.
-            ref = actor.poll.remote(POLL_WAIT)
-
-    def _handle(self, events: list[p.Message]) -> bool:
-        """Act on the actor's events; True once the container stopped."""
-        host = self._host
-        following: list[p.Message] = []
-        try:
-            for event in events:
-                kind = event[0]
-                if kind == p.FINISHED:
-                    _, work_id, outcome_kind, data, text = event
-                    self._running.discard(work_id)
-                    work = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
-                    if work is not None:
-                        command = self._submit_command(work)
-                        if command is not None:
-                            following.append(command)
-                elif kind == p.LOG:
-                    host.log(event[1], event[2], event[3])
-                elif kind == p.READY:
-                    host.ready(self)
-                elif kind == p.WARNING:
-                    host.warning(self, event[1])
-                elif kind == p.FAILED:
-                    raise ContainerError(f"{event[1]}\n\n(remote traceback)\n{event[2]}")
-                elif kind == p.STOPPED:
-                    self._end(None)
-                    return True
-        finally:
+            # After handling, not before: a round trip's result would wait for this call. The
+            # works for the slots just freed travel with it: one Ray call, not two.
             if following:
-                self._send(following)
+                seq, batch = self._number(following)
+                ref = actor.poll.remote(POLL_WAIT, seq, batch)
+            else:
+                ref = actor.poll.remote(POLL_WAIT)
+
+    def _handle(self, events: list[p.Message], following: list[p.Message]) -> bool:
+        """Act on the actor's events; True once the container stopped. The next works for
+        the freed slots are added to ``following``."""
+        host = self._host
+        for event in events:
+            kind = event[0]
+            if kind == p.FINISHED:
+                _, work_id, outcome_kind, data, text = event
+                self._running.discard(work_id)
+                work = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
+                if work is not None:
+                    command = self._submit_command(work)
+                    if command is not None:
+                        following.append(command)
+            elif kind == p.LOG:
+                host.log(event[1], event[2], event[3])
+            elif kind == p.READY:
+                host.ready(self)
+            elif kind == p.WARNING:
+                host.warning(self, event[1])
+            elif kind == p.FAILED:
+                raise ContainerError(f"{event[1]}\n\n(remote traceback)\n{event[2]}")
+            elif kind == p.STOPPED:
+                self._end(None)
+                return True
         return False
 
     @staticmethod
@@ -289,8 +293,9 @@ class RayContainer:
             except Exception:
                 return
 
-    def _send(self, batch: list[p.Message]) -> None:
-        """Ship ``batch`` (big payloads go into the object store first)."""
+    def _number(self, batch: list[p.Message]) -> tuple[int, list[p.Message]]:
+        """``batch`` with its number in the sequence the actor applies in order (big payloads
+        go into the object store first)."""
         if any(_is_big(command) for command in batch):
             ray = ray_module()
             batch = [
@@ -298,7 +303,11 @@ class RayContainer:
                 for command in batch
             ]
         with self._lock:
-            seq = next(self._seq)
+            return next(self._seq), batch
+
+    def _send(self, batch: list[p.Message]) -> None:
+        """Ship ``batch`` in a call of its own."""
+        seq, batch = self._number(batch)
         self._actor.commands.remote(seq, batch)
 
     def _unpicklable(self, work_id: str, exc: Exception) -> None:
@@ -309,12 +318,20 @@ class RayContainer:
 
     # --- endings ------------------------------------------------------------------------------
 
+    def _lose(self, reason: str) -> None:
+        """The cluster is gone (``ray_cluster``): report the end now, asking Ray nothing (its
+        calls may block until it gives up on the cluster); the reader leaves when Ray lets it."""
+        with self._lock:
+            if self._kill_reason is None:
+                self._kill_reason = reason
+        self._end(ContainerError(f"container {self.id}: {reason}"))
+
     def _terminate(self, reason: str | None) -> None:
         with self._lock:
             if self._kill_reason is None:
                 self._kill_reason = reason or "stopped before Ray placed it"
             actor = self._actor
-        if actor is not None:
+        if actor is not None and cluster.lost is None:
             try:
                 ray_module().kill(actor, no_restart=True)  # the reader sees it die, and reports
             except Exception:
@@ -329,7 +346,7 @@ class RayContainer:
             self._lock.notify_all()
             actor = self._actor
             placed = self._placed
-        if actor is not None:
+        if actor is not None and cluster.lost is None:
             try:
                 ray_module().kill(actor, no_restart=True)
             except Exception:

@@ -17,6 +17,7 @@ threads were still inside Ray's calls.)
 from __future__ import annotations
 
 import atexit
+import queue
 import socket
 import threading
 import time
@@ -92,7 +93,7 @@ def connect(init_options: dict[str, Any]) -> None:
                 raise ContainerError(lost)
             lost = None  # it answers again: join it anew
         if not ray.is_initialized():
-            ray.init(**init_options)
+            _init_in_a_lasting_thread(ray, init_options)
         if not _hooked:  # registered after Ray's own exit hook, so it runs first
             atexit.register(_before_ray_shutdown)
             _hooked = True
@@ -102,6 +103,28 @@ def connect(init_options: dict[str, Any]) -> None:
             threading.Thread(
                 target=_watch, args=(gcs,), name="concur_nb-ray-watch", daemon=True
             ).start()
+
+
+def _init_in_a_lasting_thread(ray: Any, init_options: dict[str, Any]) -> None:
+    """``ray.init`` in a thread that lives as long as the process. A local cluster's GCS and
+    raylet are started with ``PR_SET_PDEATHSIG``, which the kernel fires when the *thread*
+    that started them ends: started from a container's reader thread, the whole cluster died
+    with the first container that ended (measured)."""
+    outcome: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+
+    def keep() -> None:
+        try:
+            ray.init(**init_options)
+        except BaseException as exc:
+            outcome.put(exc)
+            return
+        outcome.put(None)
+        threading.Event().wait()  # the cluster's processes live while this thread does
+
+    threading.Thread(target=keep, name="concur_nb-ray-init", daemon=True).start()
+    error = outcome.get()
+    if error is not None:
+        raise error
 
 
 def _gcs_address(ray: Any) -> tuple[str, int] | None:

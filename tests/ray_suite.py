@@ -205,6 +205,24 @@ def test_batching_hands_the_function_lists() -> None:
     assert all(1 <= n <= 4 for _, n in out) and max(n for _, n in out) == 4
 
 
+def test_the_actors_loop_follows_the_uvloop_choice_made_in_the_kernel() -> None:
+    async def loop_kind(_: int) -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    try:
+        for choice, expected in ((False, "asyncio"), (True, "uvloop")):
+            concur_nb.set_uvloop(choice)
+            fn = concur_nb.function(backend=backend(), name=f"loop_kind_{choice}")(
+                concur_nb.concurrent(max_inputs=2)(loop_kind)
+            )
+            try:
+                assert fn.remote(0).split(".")[0] == expected
+            finally:
+                fn.shutdown()
+    finally:
+        concur_nb.set_uvloop(None)
+
+
 def test_enter_and_exit_run_once_per_container() -> None:
     trace = Path(os.environ["CONCUR_NB_RAY_TEMP"]) / "lifecycle"
     trace.mkdir()

@@ -75,7 +75,9 @@ def new_loop() -> asyncio.AbstractEventLoop:
     """A fresh event loop for an async container, of the kind chosen (see the module's doc)."""
     choice = wanted()
     if choice is False:
-        return asyncio.new_event_loop()
+        # The standard library's loop even where a global policy hands out another (a Ray
+        # actor's process installs uvloop's).
+        return asyncio.DefaultEventLoopPolicy().new_event_loop()
     try:
         uvloop = _import_uvloop()
     except RuntimeError:

@@ -144,9 +144,17 @@ class Relay:
 class ContainerActor:
     """One container inside a Ray actor; see the module docstring."""
 
-    def __init__(self, container_id: str, target_bytes: bytes, max_inputs: int) -> None:
+    def __init__(
+        self,
+        container_id: str,
+        target_bytes: bytes,
+        max_inputs: int,
+        env: dict[str, str] | None = None,
+    ) -> None:
         from .. import _context
         from .local import LocalContainer
+
+        os.environ.update(env or {})  # the kernel's choices (uvloop on or off); the actor is ours
 
         _context.echo_output = False  # captured output travels as events, not to the log files
         sys.setswitchinterval(SWITCH_INTERVAL)

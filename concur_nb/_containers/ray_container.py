@@ -21,6 +21,7 @@ from .._errors import ContainerError
 from . import protocol as p
 from . import ray_cluster as cluster
 from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
+from .loop_choice import far_side_env
 from .ray_actor import BIG_PAYLOAD
 from .ray_cluster import ray_module, remote_class
 
@@ -149,7 +150,11 @@ class RayContainer:
                 "functions that capture locks, open files or sockets cannot travel"
             ) from exc
         options = self._backend.actor_options(self.actor_name)
-        actor = remote_class().options(**options).remote(self.id, target_bytes, self._max_inputs)
+        actor = (
+            remote_class()
+            .options(**options)
+            .remote(self.id, target_bytes, self._max_inputs, far_side_env())
+        )
         with self._lock:
             self._actor = actor
             killed = self._kill_reason is not None or self._ended

@@ -105,6 +105,24 @@ def test_inputs_run_in_another_process(cleanup: list[ProcessContainer]) -> None:
     assert container.kind == "process" and container.info()["device"] == "cpu"
 
 
+def frozen_objects(_: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_a_ready_worker_keeps_its_startup_heap_out_of_the_collectors_walks(
+    cleanup: list[ProcessContainer],
+) -> None:
+    # Its imports and what enter hooks loaded are frozen when it is ready: a full collection
+    # an input triggers then scans only what inputs made, not (say) all of torch.
+    container, host = start(frozen_objects)
+    cleanup.append(container)
+    host.wait_ready()
+    (outcome,) = host.run_all(container, [make_work(0)], slots=1)
+    assert outcome.value > 1000
+
+
 def test_an_exception_keeps_its_type_and_shows_the_worker_traceback(
     cleanup: list[ProcessContainer],
 ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import os
 import sys
 import threading
@@ -268,6 +269,10 @@ class Worker:
     # --- ContainerHost: what the container reports ---------------------------------------
 
     def ready(self, container: Container) -> None:
+        # What this process holds once ready (its imports, the function's module, what enter
+        # hooks loaded: a model) leaves the cyclic collector's walks: a full collection then
+        # scans only what the inputs made, instead of stopping every input for all of it.
+        gc.freeze()
         self._outbox.send((p.READY,))
 
     def failed(self, container: Container, error: BaseException) -> None:

@@ -37,7 +37,7 @@ class Call:
         # methods, all tracked by the garbage collector, and a call is made per ``remote``.
         # Fewer tracked objects per call in flight is fewer collections, and each full
         # collection stalls every thread (a p99 latency).
-        self._done = _closed_latch() if count else None
+        self._done = _closed_latch() if count else _thread.allocate_lock()  # opens at the end
         self._stream: queue.SimpleQueue[int] | None = queue.SimpleQueue() if streaming else None
         # Ordered blocking readers: the index each waits for -> the latch that index opens, so
         # a reader is woken by its own index only, and any number of readers can wait at once.
@@ -64,7 +64,7 @@ class Call:
             reader.release()
         if self._stream is not None:
             self._stream.put(index)
-        if finished and self._done is not None:
+        if finished:
             self._done.release()
         for waker in wakers:
             waker.wake(index)
@@ -77,9 +77,7 @@ class Call:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every input has an outcome; False on timeout."""
-        if self._done is None or self._remaining == 0:
-            return True
-        return _pass(self._done, timeout)
+        return self._remaining == 0 or _pass(self._done, timeout)
 
     def wait_for(self, index: int, timeout: float | None = None) -> bool:
         """Block until input ``index`` has its outcome; False on timeout (ordered readers)."""

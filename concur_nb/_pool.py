@@ -384,7 +384,7 @@ class Pool:
         if isinstance(ready, Input):  # one input: no loop, no tuple (the hot path)
             lead = ready
             work_id = lead.id if lead.attempt == 1 else work_id_for(lead)
-            args = (lead.args,) if lead.one_arg else lead.args
+            args = (lead.args,) if lead.one_arg else lead.args  # positional(), written out
             attempt = Attempt(work_id, lead, args, lead.kwargs, None, container_id, now)
             slot.alone = lead.container_deaths > 0  # a suspect runs with no sibling
             lead.status = RUNNING

@@ -41,6 +41,7 @@ import cloudpickle
 
 from .._errors import ContainerError, RemoteError
 from .._errors_text import describe, safe_repr
+from .base import CANCELLED, ERROR, OK, Outcome
 
 PROTOCOL_VERSION = 3
 MAGIC = b"\x00concur_nb-worker\x00"
@@ -241,6 +242,17 @@ def dump_result(value: Any) -> tuple[bool, Payload]:
             f"from the worker: {safe_repr(exc)}; return plain data instead"
         )
         return False, dump_payload(RemoteError(message, traceback_text(exc)))
+
+
+def dump_outcome(outcome: Outcome) -> tuple[Payload, str, str]:
+    """How a far side sends an input's end: (data, kind, traceback text). A result that cannot
+    be pickled is sent as the error that says so."""
+    if outcome.kind == OK:
+        ok, data = dump_result(outcome.value)
+        return data, (OK if ok else ERROR), ""
+    if outcome.kind == ERROR:
+        return dump_error(outcome.value), ERROR, traceback_text(outcome.value)
+    return b"", CANCELLED, ""
 
 
 class RemoteTraceback(Exception):

@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from . import protocol as p
-from .base import CANCELLED, ERROR, OK, Container, Outcome, Target, Work
+from .base import CANCELLED, ERROR, Container, Outcome, Target, Work
 from .gpu import describe, query_gpus
 
 BIG_PAYLOAD = 100 * 1024  # bytes above which a payload travels through Ray's object store
@@ -121,13 +121,7 @@ class Relay:
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
         data: Any
-        if outcome.kind == OK:
-            ok, data = p.dump_result(outcome.value)
-            kind, text = (OK, "") if ok else (ERROR, "")
-        elif outcome.kind == ERROR:
-            data, kind, text = p.dump_error(outcome.value), ERROR, p.traceback_text(outcome.value)
-        else:
-            data, kind, text = b"", CANCELLED, ""
+        data, kind, text = p.dump_outcome(outcome)
         if type(data) is bytes and len(data) > BIG_PAYLOAD:
             import ray
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 from .._errors import ContainerError
 from .._errors_text import safe_repr, safe_str
 from . import protocol as p
-from .base import CANCELLED, ERROR, OK, Container, Outcome, Target, Work
+from .base import CANCELLED, ERROR, Container, Outcome, Target, Work
 from .gpu import query_gpus, usage
 from .outbox import Outbox
 
@@ -290,13 +290,7 @@ class Worker:
         self._outbox.send((p.WARNING, message))
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
-        if outcome.kind == OK:
-            ok, data = p.dump_result(outcome.value)
-            kind, text = (OK, "") if ok else (ERROR, "")
-        elif outcome.kind == ERROR:
-            data, kind, text = p.dump_error(outcome.value), ERROR, p.traceback_text(outcome.value)
-        else:
-            data, kind, text = b"", CANCELLED, ""
+        data, kind, text = p.dump_outcome(outcome)
         self._lines.flush(work_id)  # its log lines go first: the engine drops them once it ended
         if self._loop is None and container.kind == "asyncio":
             try:

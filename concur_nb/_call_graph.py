@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ._context import current_work
+from ._context import running_work
 from ._inputs import Attempt
 
 
@@ -31,7 +31,7 @@ class InputNode:
 
 def adopt(call: Any) -> None:
     """Make ``call`` a child of the input running here, if any (called as it is submitted)."""
-    work = current_work.get()
+    work = running_work()
     if isinstance(work, Attempt):
         for inp in work.inputs:
             if inp.children is None:

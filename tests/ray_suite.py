@@ -22,6 +22,7 @@ import ray
 
 import concur_nb
 from concur_nb import CallCancelledError, FunctionTimeoutError
+from concur_nb._containers.loop_choice import is_uvloop
 from tests.conftest import wait_until
 
 # Functions here travel to the actors by value: the actors cannot import this test module.
@@ -207,7 +208,7 @@ def test_batching_hands_the_function_lists() -> None:
 
 def test_the_actors_loop_follows_the_uvloop_choice_made_in_the_kernel() -> None:
     async def loop_kind(_: int) -> str:
-        return type(asyncio.get_running_loop()).__module__
+        return "uvloop" if is_uvloop(asyncio.get_running_loop()) else "asyncio"
 
     try:
         for choice, expected in ((False, "asyncio"), (True, "uvloop")):

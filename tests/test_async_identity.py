@@ -12,6 +12,7 @@ import pytest
 
 import concur_nb
 from concur_nb._containers import loop_choice
+from concur_nb._containers.loop_choice import is_uvloop
 from tests.conftest import require
 
 LOOPS = ["asyncio", "uvloop"]
@@ -95,7 +96,7 @@ def test_tasks_and_callbacks_an_input_starts_log_to_that_input(
         loop.call_soon(callback, "soon", soon)
         loop.call_later(0.002, callback, "later", later)
         await asyncio.gather(soon, later)
-        return concur_nb.current_input_id(), seen, type(loop).__module__.split(".")[0]
+        return concur_nb.current_input_id(), seen, "uvloop" if is_uvloop(loop) else "asyncio"
 
     results = list(spawner.map(range(inputs)))
     assert {kind for *_, kind in results} == {loop_kind}
@@ -116,11 +117,18 @@ def test_tasks_and_callbacks_an_input_starts_log_to_that_input(
 def test_a_callback_that_runs_after_its_input_ended_still_knows_its_input(
     loop_kind: str,
 ) -> None:
-    """A ``call_later`` callback or a task left running belongs to the input that started it
-    (its context is a copy of that input's), even once the input has returned."""
+    """A ``call_soon`` or ``call_later`` callback, a task left running, or an
+    ``asyncio.to_thread`` call given up on belongs to the input that started it, even once the
+    input has returned (each gets a context with that input fixed in it)."""
+    places = ("call_soon", "call_later", "task")
+    expected = [(n, place) for n in range(8) for place in places] + [
+        (0, "to_thread"),
+        (1, "to_thread"),
+    ]
     ran: list[tuple[int, str, str | None]] = []
     all_ran = threading.Semaphore(0)
     left_behind: list[asyncio.Task[None]] = []  # a task nobody holds may be collected
+    release_threads = threading.Event()
 
     # Two slots for eight inputs: the late ones run while their slot runs a later input.
     @concur_nb.concurrent(max_inputs=2)
@@ -135,17 +143,27 @@ def test_a_callback_that_runs_after_its_input_ended_still_knows_its_input(
             await asyncio.sleep(0.025)
             late("task")
 
+        def in_a_thread() -> None:
+            release_threads.wait(10)  # until every input has returned
+            late("to_thread")
+
         loop.call_later(0.025, late, "call_later")
         left_behind.append(loop.create_task(lingering()))
+        if n < 2:  # the first two: their threads start at once (a queued one would not run)
+            try:  # given up on in the input's own task: the thread goes on after it returned
+                async with asyncio.timeout(0.001):
+                    await asyncio.to_thread(in_a_thread)
+            except TimeoutError:
+                pass
         await asyncio.sleep(0.01)
+        loop.call_soon(late, "call_soon")  # runs once the slot has moved on
         return concur_nb.current_input_id()
 
     ids = list(leaves_work_behind.map(range(8)))
-    for _ in range(16):
+    release_threads.set()
+    for _ in expected:
         assert all_ran.acquire(timeout=10)
-    assert sorted(ran) == sorted(
-        (n, place, ids[n]) for n in range(8) for place in ("call_later", "task")
-    )
+    assert sorted(ran) == sorted((n, place, ids[n]) for n, place in expected)
 
 
 def test_a_callback_that_prints_after_its_input_ended_adds_to_that_inputs_log(

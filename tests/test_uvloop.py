@@ -14,6 +14,7 @@ import pytest
 
 import concur_nb
 from concur_nb._containers import loop_choice
+from concur_nb._containers.loop_choice import is_uvloop
 from tests.conftest import require, wait_until
 
 
@@ -33,7 +34,7 @@ def no_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def loop_kind() -> str:
-    return type(asyncio.get_running_loop()).__module__.split(".")[0]
+    return "uvloop" if is_uvloop(asyncio.get_running_loop()) else "asyncio"
 
 
 def which_loop() -> str:

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .._context import LogHost, current_host, current_work, ensure_capture
+from .._context import LogHost, SlotIdentity, current_host, current_work, ensure_capture
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .loop_choice import new_loop
 
@@ -148,10 +148,12 @@ class LoopSlots:
         # (The names bound here save a lookup per input on the hottest path there is.)
         task = asyncio.current_task()
         assert task is not None
-        current_host.set(self._log_host)  # in this task's own context, for all its works
+        # In this task's own context, once for all its works (see ``_context``).
+        current_host.set(self._log_host)
+        identity = SlotIdentity()
+        current_work.set(identity)
         running, tasks, cancelled_early = self._running, self._tasks, self._cancelled_before_start
         resolve, plain_fn, finished = self._resolve, self._plain_fn, self._finished
-        set_work, reset_work = current_work.set, current_work.reset
         self.engine_step = True  # until the input's own code runs (read by the lag watch)
         while work is not None:
             work_id = work.id
@@ -162,7 +164,7 @@ class LoopSlots:
             ensure_capture()  # cheap; re-routes if a kernel or pytest swapped the streams since
             fn = plain_fn if plain_fn is not None else resolve(work)
             work.cancel_requested = False
-            token = set_work(work)
+            identity.work = work
             tasks[work_id] = task
             running[work_id] = work
             try:
@@ -178,7 +180,7 @@ class LoopSlots:
                 self.engine_step = True
                 del running[work_id]
                 del tasks[work_id]
-                reset_work(token)
+                identity.work = None
                 if work.cancel_requested:
                     _uncancel(task)
             work = finished(work, outcome, True)

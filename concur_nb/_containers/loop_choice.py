@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from .._errors import InvalidError
+from .pinning import pinned_task, pinning
 
 ENV = "CONCUR_NB_UVLOOP"
 _ENV_VALUES = {"1": True, "0": False, "": None}
@@ -72,28 +73,36 @@ def far_side_env() -> dict[str, str]:
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    """A fresh event loop for an async container, of the kind chosen (see the module's doc)."""
+    """A fresh event loop for an async container, of the kind chosen (see the module's doc),
+    that keeps the identity of the inputs that schedule work on it (``pinning.py``)."""
+    loop = pinning(_loop_class())()
+    loop.set_task_factory(pinned_task)  # type: ignore[arg-type]
+    return loop
+
+
+def _loop_class() -> type[asyncio.AbstractEventLoop]:
+    # The standard library's loop even where a global policy hands out another (a Ray
+    # actor's process installs uvloop's).
+    stdlib: type[asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
     choice = wanted()
     if choice is False:
-        # The standard library's loop even where a global policy hands out another (a Ray
-        # actor's process installs uvloop's).
-        return asyncio.DefaultEventLoopPolicy().new_event_loop()
+        return stdlib
     try:
         uvloop = _import_uvloop()
     except RuntimeError:
         # Its first import registers an exit hook, refused once the interpreter is exiting: a
         # container started then (work spawned just before exit) only starts to stop.
-        return asyncio.new_event_loop()
+        return stdlib
     if uvloop is None:
         if choice:
             raise InvalidError(f"{ENV}=1 asks for uvloop, but it is not installed here; {_FIX}.")
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
+        return stdlib
+    loop_class: type[asyncio.AbstractEventLoop] = uvloop.Loop
+    return loop_class
 
 
 def is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
-    return type(loop).__module__.startswith("uvloop")
+    return any(kind.__module__.startswith("uvloop") for kind in type(loop).__mro__)
 
 
 def _import_uvloop() -> Any:

@@ -35,6 +35,24 @@ class Deadlines:
 
     # --- retries
 
+    def batch_due(self, due: float | None) -> None:
+        """Wake when the earliest batch that is not full becomes due (``InputQueues``)."""
+        if due is not None and due != self.batch_check:
+            self.batch_check = due
+            self.want_wake(due)
+
+    def batch_passed(self, now: float) -> None:
+        """A batch came due: if every slot was busy, the first slot to free takes it (the
+        pool's ``finished``); waking for it again before then would spin."""
+        if self.batch_check is not None and self.batch_check <= now:
+            self.batch_check = None
+
+    def clear(self) -> float | None:
+        """Nothing is timed any more (the pool shut down); when to wake next (never)."""
+        self.scale_check = self.batch_check = self.next_timeout = None
+        self.clear_retries()
+        return self.next_due()
+
     def retry_later(self, inp: Input, retries: Retries | None, now: float) -> bool:
         """Schedule ``inp``'s next attempt after its backoff, if ``retries`` allow one."""
         if retries is None or inp.attempt > retries.max_retries:

@@ -10,7 +10,8 @@ from ._containers.base import CANCELLED as OUTCOME_CANCELLED
 from ._containers.base import OK, Outcome
 from ._context import flush_echo
 from ._deadlines import Deadlines
-from ._errors import CallCancelledError, FunctionTimeoutError
+from ._errors import CallCancelledError, ContainerError, FunctionTimeoutError
+from ._errors_text import describe
 from ._inputs import (
     CANCELLED,
     FAILED,
@@ -149,6 +150,23 @@ class Endings:
             inp.running = None
             self._running.in_flight -= 1
             self.settle(inp, FAILED, failure, now)
+
+    def could_not_start(
+        self, work_id: str, container_id: str, running: int, error: Exception, now: float
+    ) -> None:
+        """A container could not take work ``work_id`` (and runs ``running`` at most from now
+        on): its inputs fail; with ``running`` 0, so does the queue (nothing could start)."""
+        attempt = self._running.active.pop(work_id, None)
+        if attempt is None:
+            return
+        failure = ContainerError(
+            f"{self._name}: container {container_id} could not start input "
+            f"{attempt.input_id} ({describe(error)}); it keeps running {running} at a time."
+        )
+        self.fail_attempt(attempt, failure, now)
+        self._ledger.warn(str(failure), now)
+        if running == 0:
+            self.fail_queued(failure, now)
 
     def fail_queued(self, error: BaseException, now: float) -> None:
         for inp in self._queues.take_all():

@@ -108,6 +108,19 @@ class Ledger:
             for line in lines:
                 self.emit("input_log", at, input_id=inp.id, data=line)
 
+    def log_of_work(self, work_id: str, at: float, stream: str, text: str) -> None:
+        """A line a running work wrote: to its inputs' logs (a batch's, each)."""
+        attempt = self._running.active.get(work_id) or self._running.winding_down.get(work_id)
+        if attempt is not None:
+            for inp in attempt.inputs:
+                self.write_log(inp, at, stream, text)
+            return
+        # Its input has ended (a callback or task it started prints late): the line still
+        # belongs to that input, while the ledger keeps it.
+        ended = self.find_input(work_id.partition("#")[0])
+        if ended is not None:
+            self.write_log(ended, at, stream, text)
+
     def sample(self, now: float) -> None:
         """Record the load now (the pool calls it at most every ``SAMPLE_EVERY`` seconds while
         inputs end, and whenever containers come or go), for views that draw it over time."""
@@ -124,6 +137,11 @@ class Ledger:
             )
         )
         self.next_sample = now + SAMPLE_EVERY
+
+    def record_scaling(self, now: float, action: str, reason: str, delta: int) -> None:
+        """The fleet changed by ``delta`` containers (to how many run now), and why."""
+        after = self._fleet.active_count()
+        self.record_decision(ScalingDecision(now, action, after - delta, after, reason))
 
     def record_decision(self, decision: ScalingDecision) -> None:
         self.decisions.append(decision)

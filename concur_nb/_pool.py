@@ -21,7 +21,7 @@ from ._clock import Clock
 from ._containers.base import Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
 from ._endings import Endings
-from ._errors import ContainerError, InvalidError
+from ._errors import InvalidError
 from ._errors_text import describe
 from ._fleet import Fleet
 from ._inputs import (
@@ -39,11 +39,10 @@ from ._retries import Retries
 from ._running import RunningAttempts, count_death, deaths_error
 from ._settings import Settings
 from ._slots import RUNNING_SLOT, STARTING, Slot
-from ._state import FunctionSnapshot, ScalingDecision
+from ._state import FunctionSnapshot
 from ._timers import TimerThread
 
 SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
-_NO_KWARGS: dict[str, Any] = {}  # what a settled input keeps of its keyword arguments
 
 
 class Pool:
@@ -102,9 +101,7 @@ class Pool:
         with self._lock:
             deadlines = self._deadlines
             if self._closed:  # shut down: nothing left to time (and no stale check to spin on)
-                deadlines.scale_check = deadlines.batch_check = deadlines.next_timeout = None
-                deadlines.clear_retries()
-                return deadlines.next_due()
+                return deadlines.clear()
             now = self._now()
             timeout = self.settings.timeout
             for attempt in deadlines.expired(list(self._active.values()), timeout, now):
@@ -113,10 +110,7 @@ class Pool:
             for inp in deadlines.due_retries(now):
                 self._queues.requeue(inp, now, front=False)
             self._dispatch(now)
-            if deadlines.batch_check is not None and deadlines.batch_check <= now:
-                # A batch is due but every slot is busy: the first slot to free takes it
-                # (``finished``); waking for it again before then would spin.
-                deadlines.batch_check = None
+            deadlines.batch_passed(now)
             self._rebalance(now)
             return deadlines.next_due()
 
@@ -256,27 +250,16 @@ class Pool:
             self.ledger.sample(now)
             if gone is not None and gone.give_up:  # the containers seem unable to live at all
                 self._fail_queued(error, now)
-            self._record(now, "replace", f"container {container.id} failed: {describe(error)}", -1)
+            self.ledger.record_scaling(
+                now, "replace", f"container {container.id} failed: {describe(error)}", -1
+            )
             self._dispatch(now)
             self._rebalance(now)
             self._stopped_event.notify_all()
 
-    def started(self, container: Container, work_id: str) -> None:
-        pass  # placement already recorded the start (and emitted ``input_started``)
-
     def log(self, work_id: str, stream: str, text: str) -> None:
         with self._lock:  # the input may settle in another thread meanwhile
-            attempt = self._active.get(work_id) or self._running.winding_down.get(work_id)
-            now = self._now()
-            if attempt is not None:
-                for inp in attempt.inputs:
-                    self.ledger.write_log(inp, now, stream, text)
-                return
-            # Its input has ended (a callback or task it started prints late): the line still
-            # belongs to that input, while the ledger keeps it.
-            ended = self.ledger.find_input(work_id.partition("#")[0])
-            if ended is not None:
-                self.ledger.write_log(ended, now, stream, text)
+            self.ledger.log_of_work(work_id, self._now(), stream, text)
 
     def finished(self, container: Container, work_id: str, outcome: Outcome) -> Work | None:
         # The hot path: runs once per input, in the container's thread, under the pool lock.
@@ -349,27 +332,14 @@ class Pool:
         self._arm_batch_window()
 
     def _arm_batch_window(self) -> None:
-        due = self._queues.batch_due
-        if due is not None and due != self._deadlines.batch_check:
-            self._deadlines.batch_check = due
-            self._deadlines.want_wake(due)
+        self._deadlines.batch_due(self._queues.batch_due)
 
     def _could_not_submit(self, slot: Slot, work: Work, error: Exception, now: float) -> None:
         """The container could not take a work it had room for: fail that work's inputs, and
         keep the container at the capacity it has (it takes no more than it runs now)."""
-        attempt = self._active.pop(work.id, None)
         slot.in_use -= 1
         slot.limit = slot.in_use
-        if attempt is None:
-            return
-        failure = ContainerError(
-            f"{self.name}: container {slot.container.id} could not start input "
-            f"{attempt.input_id} ({describe(error)}); it keeps running {slot.in_use} at a time."
-        )
-        self._endings.fail_attempt(attempt, failure, now)
-        self._warn(str(failure))
-        if slot.in_use == 0:  # it can run nothing at all: nothing queued could ever start
-            self._fail_queued(failure, now)
+        self._endings.could_not_start(work.id, slot.container.id, slot.in_use, error, now)
 
     def _start(self, slot: Slot, ready: Input | list[Input], now: float, freed: bool) -> Work:
         """Mark ``ready`` running in ``slot``; the work to hand its container.
@@ -432,15 +402,11 @@ class Pool:
         if decision.next_check is not None:
             self._deadlines.want_wake(decision.next_check)
         if started:
-            self._record(now, "scale_up", decision.reason, started)
+            self.ledger.record_scaling(now, "scale_up", decision.reason, started)
         if decision.retire:
-            self._record(now, "scale_down", decision.reason, -len(decision.retire))
+            self.ledger.record_scaling(now, "scale_down", decision.reason, -len(decision.retire))
         for container, error in self._fleet.take_unstarted():
             self.failed(container, error)
-
-    def _record(self, now: float, action: str, reason: str, delta: int) -> None:
-        after = self._fleet.active_count()
-        self.ledger.record_decision(ScalingDecision(now, action, after - delta, after, reason))
 
     def _warn(self, message: str) -> None:
         self.ledger.warn(message, self._now())

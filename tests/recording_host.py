@@ -27,7 +27,6 @@ class RecordingHost:
         self._changed = threading.Condition()
         self.queue: collections.deque[Work] = collections.deque()
         self.outcomes: dict[str, Outcome] = {}
-        self.started_ids: list[str] = []
         self.logs: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
         self.warnings: list[str] = []
         self.ready_containers: list[Container] = []
@@ -41,9 +40,6 @@ class RecordingHost:
 
     def failed(self, container: Container, error: BaseException) -> None:
         self._record(lambda: self.failures.append(error))
-
-    def started(self, container: Container, work_id: str) -> None:
-        self._record(lambda: self.started_ids.append(work_id))
 
     def log(self, work_id: str, stream: str, text: str) -> None:
         self._record(lambda: self.logs[work_id].append((stream, text)))

@@ -93,10 +93,6 @@ class ContainerHost(Protocol):
     def failed(self, container: Container, error: BaseException) -> None:
         """The container could not start, or died; its running works must be rescheduled."""
 
-    def started(self, container: Container, work_id: str) -> None:
-        """Optional: a submitted work began running. Placement already records the start, so
-        no container kind needs to call it."""
-
     def log(self, work_id: str, stream: str, text: str) -> None:
         """A running work wrote ``text`` to ``stream`` ("stdout" | "stderr" | "log")."""
 

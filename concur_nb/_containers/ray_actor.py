@@ -110,9 +110,6 @@ class Relay:
         cause = error.__cause__ or error
         self.send((FAILED, str(error), p.traceback_text(cause)))
 
-    def started(self, container: Container, work_id: str) -> None:
-        pass  # the engine only submits into a free slot, where the work starts at once
-
     def log(self, work_id: str, stream: str, text: str) -> None:
         self.lines.write(work_id, stream, text)
 

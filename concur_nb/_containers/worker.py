@@ -280,9 +280,6 @@ class Worker:
         self._outbox.send((p.FAILED, safe_str(error), p.traceback_text(cause)))
         self._close_and_exit(1)
 
-    def started(self, container: Container, work_id: str) -> None:
-        pass  # the engine knows: it only submits into a free slot, where the work starts at once
-
     def log(self, work_id: str, stream: str, text: str) -> None:
         self._lines.write(work_id, stream, text)
 

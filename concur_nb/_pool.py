@@ -283,9 +283,9 @@ class Pool:
                 and slot.status == RUNNING_SLOT
                 and slot.in_use <= slot.cap(self.settings.max_inputs)
             ):
-                ready = queues.pop_ready(now, alone=slot.in_use == 1)
+                ready = queues.pop_ready(now, slot.in_use == 1)
                 if ready is not None:
-                    return self._start(slot, ready, now, freed=True)
+                    return self._start(slot, ready, now, True)  # freed: its slot is counted
                 self._arm_batch_window()
             slot.in_use -= 1
             if slot.in_use == 0:

@@ -334,7 +334,7 @@ class FunctionCall:
 
     @property
     def input_ids(self) -> list[str]:
-        return [inp.id for inp in self._call.inputs]
+        return [inp.id for inp in self._pool.inputs_of(self._call)]
 
     def num_inputs(self) -> int:
         """How many inputs the call has (1 for ``spawn``)."""

@@ -22,6 +22,7 @@ class Call(Protocol):
     """What an input needs of its call (``_outcomes.Call``): where its outcome goes."""
 
     id: str
+    inputs: list[Input]  # made so far, in order (``_backlog``)
 
     def settle(self, index: int, ok: bool, value: Any) -> None: ...
 

@@ -12,11 +12,11 @@ retire; above target the least loaded one bursts; no slot stays free while an in
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ._backlog import MADE_AT_SUBMIT, Backlog, make_inputs
 from ._clock import Clock
 from ._containers.base import Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
@@ -41,8 +41,6 @@ from ._settings import Settings
 from ._slots import RUNNING_SLOT, STARTING, Slot
 from ._state import FunctionSnapshot
 from ._timers import TimerThread
-
-SUBMIT_CHUNK = 1024  # inputs queued between two placements while a big call is submitted
 
 
 class Pool:
@@ -134,55 +132,58 @@ class Pool:
         """Queue one input per tuple of ``arg_tuples`` (each with ``kwargs``) for ``call``,
         and place what fits now.
 
-        A big call goes in chunks, the lock released between two: its first inputs start
-        while the rest are still being made, and containers that finish inputs meanwhile are
-        not held up (``finished`` takes the same lock). A call cancelled while it is being
-        submitted (``cancel_call``) has its remaining inputs settled as cancelled.
+        A plain function's inputs past the first ``MADE_AT_SUBMIT`` wait in a ``Backlog``:
+        they are made as they near the front of the queue, so a big map returns at once and
+        its queued inputs cost no records (``_backlog``).
         """
         is_async = self._is_async(method)
         one_arg = isinstance(arg_tuples, OneArgEach)
-        inputs = call.inputs
-        for offset in range(0, max(len(arg_tuples), 1), SUBMIT_CHUNK):
-            chunk = arg_tuples[offset : offset + SUBMIT_CHUNK]
-            with self._lock:
-                if self._closed:
-                    if offset == 0:
-                        raise InvalidError(
-                            f"{self.name} was shut down; define the function again to use it."
-                        )
-                    call.cancelled_reason = call.cancelled_reason or "cancelled at shutdown"
-                now = self._now()
-                begin = len(inputs)
-                for index, args in enumerate(chunk, begin):
-                    inputs.append(Input(call, index, method, args, kwargs, now, is_async, one_arg))
-                if call.cancelled_reason is not None:  # never queued: nothing to take back
-                    self._endings.cancel(inputs[begin:], call.cancelled_reason, now, queued=False)
-                    continue
-                self._enqueue(method, inputs, begin, len(chunk), now)
+        count = len(arg_tuples)
+        with self._lock:
+            if self._closed:
+                raise InvalidError(
+                    f"{self.name} was shut down; define the function again to use it."
+                )
+            now = self._now()
+            queues, metrics = self._queues, self.metrics
+            made_now = count if queues.is_batched(method) else min(count, MADE_AT_SUBMIT)
+            made = make_inputs(
+                call, method, arg_tuples, kwargs, 0, made_now, now, is_async, one_arg
+            )
+            queues.extend(method, made, made_now)
+            self._announce(made)
+            if made_now < count:
+                args = (call, method, arg_tuples, kwargs, now, is_async, one_arg)
+                queues.add_backlog(Backlog(args, made_now, count, self._announce))
+            if metrics.first_submit_at is None:
+                metrics.first_submit_at = now
+            metrics.submitted += count
+            self._dispatch(now)
+            if queues.queued:
+                self._scale_up_if_needed(now)
+            if now >= self.ledger.next_sample:
+                self.ledger.sample(now)
 
-    def _enqueue(
-        self, method: str | None, inputs: list[Input], begin: int, count: int, now: float
-    ) -> None:
-        metrics = self.metrics
-        if metrics.first_submit_at is None:
-            metrics.first_submit_at = now
-        self._queues.extend(method, itertools.islice(inputs, begin, None), count)
-        metrics.submitted += count
+    def _announce(self, queued: list[Input]) -> None:
         if self.events.active:
-            for inp in inputs[begin:]:
-                self.ledger.emit("input_queued", now, input_id=inp.id)
-        self._dispatch(now)
-        if self._queues.queued:
-            self._scale_up_if_needed(now)
-        if now >= self.ledger.next_sample:
-            self.ledger.sample(now)
+            for inp in queued:
+                self.ledger.emit("input_queued", inp.queued_at, input_id=inp.id)
+
+    def inputs_of(self, call: Call) -> list[Input]:
+        """Every input of ``call``, made now if some still wait in a backlog."""
+        with self._lock:
+            self._queues.make_all(call)
+            return list(call.inputs)
 
     def cancel_call(self, call: Call, reason: str = "cancelled") -> None:
-        """Cancel every input of ``call``, including those it has not submitted yet."""
+        """Cancel every input of ``call``, including those not made yet."""
         with self._lock:
             if call.cancelled_reason is None:
                 call.cancelled_reason = reason
-            self._settle_cancelled(call.inputs, reason, self._now())
+            now = self._now()
+            unqueued = self._queues.drop_backlog(call)
+            self._endings.cancel(unqueued, reason, now, queued=False)
+            self._settle_cancelled(call.inputs, reason, now)
 
     def cancel(self, inputs: Iterable[Input], reason: str = "cancelled") -> None:
         """Cancel inputs: queued ones are dropped, running ones are interrupted."""
@@ -199,6 +200,7 @@ class Pool:
             slot.container.cancel(attempt.id)
 
     def _unsettled(self) -> list[Input]:
+        self._queues.make_all()  # each input ends: those of backlogs too
         return [*self._queues.live(), *self._running.inputs(), *self._deadlines.waiting_retries()]
 
     def cancel_all(self) -> None:

@@ -2,7 +2,8 @@
 method whose inputs leave together as a batch (full, or ``wait_ms`` after the first arrived).
 
 Cancelled inputs are not searched for and removed: they stay in their queue, marked settled,
-and are skipped when they reach its front. ``queued`` counts only the live ones.
+and are skipped when they reach its front. ``queued`` counts only the live ones, and those a
+big call has not made yet (a ``Backlog`` in the plain queue, made as it reaches the front).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from ._backlog import MAKE_AHEAD, Backlog
 from ._containers.base import ERROR, OK, Outcome, Target
 from ._errors import InvalidError
 from ._inputs import QUEUED, Input
@@ -28,7 +30,7 @@ class BatchSpec:
 class InputQueues:
     def __init__(self, batching: dict[str | None, BatchSpec]) -> None:
         self.batching = batching
-        self._plain: deque[Input] = deque()
+        self._plain: deque[Input | Backlog] = deque()
         self._batches: dict[str | None, deque[Input]] = {m: deque() for m in batching}
         self._batch_live: dict[str | None, int] = dict.fromkeys(batching, 0)
         # Inputs that were running when a container died: each runs in a container of its own.
@@ -47,6 +49,31 @@ class InputQueues:
         else:
             self._plain.extend(inputs)
         self.queued += count
+
+    def add_backlog(self, backlog: Backlog) -> None:
+        """A call's inputs not made yet, queued behind everything queued now."""
+        self._plain.append(backlog)
+        self.queued += backlog.left
+
+    def drop_backlog(self, call: Any) -> list[Input]:
+        """Take ``call``'s backlog out of the queue (the call is cancelled): its inputs, made
+        now so that each can end."""
+        for backlog in [b for b in self._plain if isinstance(b, Backlog) and b.call is call]:
+            self._plain.remove(backlog)
+            self.queued -= backlog.left
+            return backlog.make(backlog.left)
+        return []
+
+    def make_all(self, call: Any = None) -> None:
+        """Make the inputs still in a backlog (``call``'s, or every call's), in place."""
+        if any(isinstance(e, Backlog) and call in (None, e.call) for e in self._plain):
+            made: deque[Input | Backlog] = deque()
+            for entry in self._plain:
+                if isinstance(entry, Backlog) and call in (None, entry.call):
+                    made.extend(entry.make(entry.left))
+                else:
+                    made.append(entry)
+            self._plain = made
 
     def requeue(self, inp: Input, now: float, *, front: bool, alone: bool = False) -> None:
         inp.status = QUEUED
@@ -82,10 +109,15 @@ class InputQueues:
                     return inp
         plain = self._plain
         while plain:
-            inp = plain.popleft()
-            if not inp.settled:
+            entry = plain.popleft()
+            if isinstance(entry, Backlog):  # the next run of a big call's inputs is made now
+                made = entry.make(MAKE_AHEAD)
+                if entry.left:
+                    plain.appendleft(entry)
+                plain.extendleft(reversed(made))
+            elif not entry.settled:
                 self.queued -= 1
-                return inp
+                return entry
         if not self.batching:
             return None
         self.batch_due = None
@@ -110,12 +142,14 @@ class InputQueues:
         return None
 
     def live(self) -> list[Input]:
-        """The inputs still waiting, in queue order."""
-        queues = (self._alone, self._plain, *self._batches.values())
-        return [inp for q in queues for inp in q if not inp.settled]
+        """The inputs still waiting and made, in queue order (see ``make_all``)."""
+        queues: list[deque[Input] | deque[Input | Backlog]] = [self._alone, self._plain]
+        queues += self._batches.values()
+        return [inp for q in queues for inp in q if isinstance(inp, Input) and not inp.settled]
 
     def take_all(self) -> list[Input]:
-        """Empty every queue; the live inputs that were in them."""
+        """Empty every queue; the live inputs that were in them (all made now)."""
+        self.make_all()
         waiting = self.live()
         self._plain.clear()
         self._alone.clear()

@@ -47,7 +47,9 @@ class FarContainer(abc.ABC):
         self._host = host
         self._lock = threading.Lock()
         # Held while reporting from a thread other than the reader, so that nothing is
-        # reported after the end (the reader's own reports come before it, in order).
+        # reported after the end (the reader's own reports come before it, in order; but for a
+        # Ray container's end on a lost cluster, told from the watch thread: a finished the
+        # reader still reports then is one the pool has taken back, and it ignores it).
         self._report_lock = threading.Lock()
         self._ready = False
         self._ended = False

@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -192,6 +193,18 @@ def test_timeouts_and_retries() -> None:
 
     assert sorted(flaky.map(range(4))) == [0, 1, 2, 3]
     assert len(list(marks.iterdir())) == 12  # two failures and a success each, no more
+
+
+def test_an_input_whose_arguments_cannot_be_pickled_fails_alone() -> None:
+    @concur_nb.function(backend=backend(), max_containers=1)
+    @concur_nb.concurrent(max_inputs=4)
+    def echo(x: Any) -> Any:
+        return x
+
+    out = list(echo.map([1, threading.Lock(), 3], return_exceptions=True))
+    assert out[0] == 1 and out[2] == 3
+    assert "the input's arguments could not be pickled" in str(out[1])
+    assert [c.status for c in echo.snapshot().containers] == ["running"]  # it lives on
 
 
 def test_batching_hands_the_function_lists() -> None:

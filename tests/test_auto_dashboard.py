@@ -3,11 +3,13 @@ which freezes into the call's summary (static HTML, kept in the saved notebook).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -82,6 +84,73 @@ def test_a_long_call_shows_its_view_which_freezes_into_a_summary_the_saved_noteb
     [spawned] = frozen_of(shown)  # frozen in place while the next cell waited
     assert counts(spawned)["total"] == 4 and counts(spawned)["succeeded"] == 4
     assert [o.output_type for o in waited.outputs] == ["execute_result"]
+
+
+class PausingClient(NotebookClient):
+    """Runs the cells as nbclient does, but waits ``pause`` seconds before cell ``before``
+    (a user reading the output first)."""
+
+    pause = 0.0
+    before = -1
+
+    async def async_execute_cell(self, cell: Any, cell_index: int, *args: Any, **kw: Any) -> Any:
+        if cell_index == self.before:
+            await asyncio.sleep(self.pause)
+        return await super().async_execute_cell(cell, cell_index, *args, **kw)
+
+
+def run_cells(cells: list[str], tmp_path: Path, pause_before: int = -1) -> nbformat.NotebookNode:
+    """The saved notebook (as reopened) of ``cells`` run in a fresh kernel."""
+    nb = new_notebook(cells=[new_code_cell(textwrap.dedent(src).strip()) for src in cells])
+    client = PausingClient(nb, timeout=60, kernel_name="python3")
+    client.pause, client.before = 2.0, pause_before
+    client.km_kwargs = {
+        "kernel_cmd": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    }
+    client.execute()
+    saved = tmp_path / "run.ipynb"
+    nbformat.write(nb, saved)
+    return nbformat.read(saved, as_version=4)
+
+
+STALLED_PUBLISH = """
+from concur_nb.notebook import dashboard
+
+shown = dashboard.publish
+def stalled(bundle, display_id, update):
+    if not update:
+        time.sleep(0.8)  # the kernel's thread held up as on a loaded machine; the call ends
+    shown(bundle, display_id, update)
+dashboard.publish = stalled
+"""
+
+
+def test_a_call_that_ends_while_its_view_is_being_shown_still_leaves_its_summary(
+    tmp_path: Path,
+) -> None:
+    # The view appears after ~1 s of a 1.2-s call; showing it stalls past the call's end, so
+    # the refresher's first tick finds the call ended while the live view is not out yet.
+    nb = run_cells([CELLS[0], STALLED_PUBLISH, "list(slow.map(range(4)))"], tmp_path)
+    outputs = nb.cells[2].outputs
+    [summary] = frozen_of(nb.cells[2])
+    assert counts(summary)["succeeded"] == 4
+    assert not [o for o in outputs if WIDGET in o.get("data", {})]  # no live view left
+
+
+def test_a_view_whose_call_ends_between_two_cells_is_frozen_in_the_saved_notebook(
+    tmp_path: Path,
+) -> None:
+    # The call ends while no cell runs: the refresher's update goes out under an ended cell.
+    cells = [
+        CELLS[0],
+        "from concur_nb.notebook import Dashboard\nheld = slow.spawn_map(range(2))\n"
+        "Dashboard(slow, call=held)",
+        "len(held.get())",
+    ]
+    nb = run_cells(cells, tmp_path, pause_before=2)
+    [summary] = frozen_of(nb.cells[1])
+    assert counts(summary)["succeeded"] == 2
+    assert not [o for o in nb.cells[1].outputs if WIDGET in o.get("data", {})]
 
 
 def test_a_kernel_interrupt_with_the_view_shown_returns_within_half_a_second() -> None:

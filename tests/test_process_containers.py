@@ -320,6 +320,22 @@ def test_an_unpicklable_exception_arrives_as_a_remote_error(
     assert "Unpicklable: 1/2" in str(error) and "raise Unpicklable" in error.remote_traceback
 
 
+def test_an_input_whose_arguments_cannot_be_pickled_fails_alone(
+    cleanup: list[ProcessContainer],
+) -> None:
+    container, host = start(whoami)
+    cleanup.append(container)
+    host.wait_ready()
+    bad, good = make_work(threading.Lock()), make_work(3)
+    container.submit(bad)
+    container.submit(good)
+    error = host.result(bad).value
+    assert isinstance(error, RemoteError)
+    assert "the input's arguments could not be pickled" in str(error) and "lock" in str(error)
+    assert host.result(good).value[0] == 9
+    assert not host.failures and container.info()["in_flight"] == 0
+
+
 class Unpicklable(Exception):
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")

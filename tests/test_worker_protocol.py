@@ -214,6 +214,20 @@ def test_arguments_that_cannot_be_unpickled_fail_only_that_input(
     assert "could not be unpickled" in str(p.load_payload(finished[3]))
 
 
+def test_a_target_the_worker_cannot_load_fails_the_worker_with_the_reason(
+    worker: subprocess.Popen[bytes],
+) -> None:
+    assert worker.stdin is not None and worker.stdout is not None
+    assert p.read_message(worker.stdout)[0] == p.HELLO
+    not_a_target = cloudpickle.dumps(double)  # the function, without its Target around it
+    worker.stdin.write(p.encode((p.TARGET, not_a_target, "c-1", 2, {}, sys.path)))
+    worker.stdin.flush()
+    failed = until(worker, p.FAILED)[-1]
+    assert "could not load the function here" in failed[1]
+    assert "expected a Target, got function" in failed[1] and "TypeError" in failed[2]
+    assert worker.wait(timeout=10) == 1
+
+
 def test_a_cancel_for_a_work_still_waiting_in_the_worker_cancels_it(
     worker: subprocess.Popen[bytes],
 ) -> None:

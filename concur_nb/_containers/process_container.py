@@ -2,8 +2,9 @@
 
 A ``ProcessContainer`` starts ``python -m concur_nb.worker`` with a command line (a local
 interpreter, or ``ssh host python ...``), talks to it over the process's stdin/stdout, and
-turns the worker's messages into calls on its host. One reader thread does all the reporting:
-when a work finishes it asks the host for the next one and sends it straight away.
+turns the worker's messages into calls on its host (what it shares with the Ray container:
+``far_container.FarContainer``). One reader thread does all the reporting: when a work finishes
+it asks the host for the next one and sends it straight away.
 
 A container whose worker dies, whose channel breaks, or whose heartbeats stop is reported
 ``failed``, so the pool reschedules its works; none is lost.
@@ -21,10 +22,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import ContainerError
-from .._errors_text import describe as describe_error
 from .._errors_text import safe_repr
 from . import protocol as p
-from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
+from .base import ContainerHost, Target
+from .far_container import FarContainer
 from .gpu import describe
 from .loop_choice import far_side_env
 from .outbox import Outbox
@@ -49,7 +50,7 @@ class Launch:
     heartbeat_timeout: float = 10.0  # silence after which a running worker is presumed dead
 
 
-class ProcessContainer:
+class ProcessContainer(FarContainer):
     """One worker process; see the module docstring."""
 
     def __init__(
@@ -62,56 +63,23 @@ class ProcessContainer:
         pins: GpuPins,
         on_end: Callable[[ProcessContainer, BaseException | None], None] = lambda c, e: None,
     ) -> None:
-        self.id = container_id
+        super().__init__(container_id, target, max_inputs, host, launch.host_name)
         self.kind = launch.kind
-        self.host_name = launch.host_name
-        self.gpus: tuple[str, ...] = ()
-        self._target = target
-        self._max_inputs = max_inputs
-        self._host = host
         self._launch = launch
         self._pins = pins
         self._on_end = on_end
-        self._lock = threading.Lock()
-        # Held while reporting from a thread other than the reader, so that nothing is
-        # reported after the end (the reader's own reports come before it, in order).
-        self._report_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._outbox: Outbox | None = None
         self._held: list[p.Message] | None = []  # sent before the target went out
         self._hello: dict[str, Any] = {}
         self._pinned: tuple[str, ...] | None = None
         self._gpu_use: list[dict[str, str]] | None = None
-        self._ready = False
-        self._ended = False
-        self._kill_reason: str | None = None
         self._last_heard = time.monotonic()
         self._started_at = time.monotonic()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._stderr_closed = threading.Event()
-        self._running: set[str] = set()  # submitted works not yet finished (for display)
 
-    @property
-    def was_ready(self) -> bool:
-        """Whether the worker ever got ready (a failure before that is a failure to start)."""
-        return self._ready
-
-    # --- Container interface --------------------------------------------------------------
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name=f"{self.id}-reader", daemon=True).start()
-
-    def submit(self, work: Work) -> None:
-        message = self._submit_message(work)
-        if message is not None:
-            self._send(message)
-
-    def cancel(self, work_id: str) -> None:
-        self._send((p.CANCEL, work_id))
-
-    def set_capacity(self, max_inputs: int) -> None:
-        self._max_inputs = max_inputs
-        self._send((p.CAPACITY, max_inputs))
+    # --- Container interface (the rest is FarContainer's) ---------------------------------
 
     def stop(self, *, graceful: bool) -> None:
         self._send((p.SHUTDOWN, graceful))
@@ -139,19 +107,10 @@ class ProcessContainer:
 
     # --- the reader thread ----------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            self._spawn()
-            self._handshake()
-            self._read_until_end()
-        except ContainerError as error:
-            self._end(error)
-        except BaseException as exc:  # a bug on this side; still report, never hang the pool
-            bug = ContainerError(
-                f"container {self.id} broke on the engine's side: {safe_repr(exc)}"
-            )
-            bug.__cause__ = exc
-            self._end(bug)
+    def _live(self) -> None:
+        self._spawn()
+        self._handshake()
+        self._read_until_end()
 
     def _spawn(self) -> None:
         try:
@@ -243,47 +202,8 @@ class ProcessContainer:
                 if submits:
                     self._send_many(submits)
 
-    def _handle(self, message: p.Message, submits: list[p.Message]) -> bool:
-        """Act on one message from the worker; True once it stopped. The works that
-        ``host.finished`` hands back go into ``submits``, for the caller to send together."""
-        host = self._host
-        kind = message[0]
-        if kind == p.FINISHED:
-            _, work_id, outcome_kind, data, text = message
-            self._running.discard(work_id)  # one set operation: atomic, no lock needed
-            following = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
-            if following is not None:
-                submit = self._submit_message(following)
-                if submit is not None:
-                    submits.append(submit)
-        elif kind == p.LOG:
-            host.log(message[1], message[2], message[3])
-        elif kind == p.HEARTBEAT:
-            self._gpu_use = message[1]
-        elif kind == p.READY:
-            self._ready = True
-            host.ready(self)
-        elif kind == p.WARNING:
-            host.warning(self, message[1])
-        elif kind == p.FAILED:
-            raise ContainerError(f"{message[1]}\n\n(remote traceback)\n{message[2]}")
-        elif kind == p.STOPPED:
-            self._end(None)
-            return True
-        return False
-
-    @staticmethod
-    def _outcome(kind: str, data: p.Payload, text: str) -> Outcome:
-        if kind == OK:
-            try:
-                return Outcome(OK, p.unpack(data))
-            except Exception as exc:
-                return Outcome(
-                    ERROR, p.RemoteError(f"the result could not be unpickled: {safe_repr(exc)}")
-                )
-        if kind == ERROR:
-            return Outcome(ERROR, p.load_error(data, text))
-        return Outcome(CANCELLED)
+    def _heartbeat(self, details: Any) -> None:
+        self._gpu_use = details
 
     # --- endings --------------------------------------------------------------------------
 
@@ -304,16 +224,9 @@ class ProcessContainer:
         said = tail if code is not None else tail or str(why)  # the code says more than an EOF
         return ContainerError(self._launch.explain_exit(code, said, bool(self._hello)))
 
-    def _end(self, error: BaseException | None) -> None:
-        """Report the end exactly once, then release the process and its GPUs.
-
-        ``failed``/``stopped`` is the container's last report: no ``finished`` follows it (the
-        pool takes back the works it placed here and never heard the end of).
-        """
-        with self._report_lock, self._lock:
-            if self._ended:
-                return
-            self._ended = True
+    def _release(self, error: BaseException | None) -> BaseException | None:
+        """Close the channel, end the process (killed, if it failed) and free its GPUs."""
+        with self._lock:
             process = self._process
         if self._outbox is not None:
             self._outbox.close(timeout=1.0)
@@ -332,15 +245,10 @@ class ProcessContainer:
                         pass
         self._pins.release(self._pinned)
         self._on_end(self, error)
-        if error is None:
-            self._host.stopped(self)
-        else:
-            self._host.failed(self, error)
+        return error
 
-    def _terminate(self, reason: str) -> None:
+    def _kill_far_side(self) -> None:
         with self._lock:
-            if self._kill_reason is None:
-                self._kill_reason = reason
             process = self._process
         if process is not None and process.poll() is None:
             process.kill()  # the reader then sees the end and reports it
@@ -361,28 +269,6 @@ class ProcessContainer:
     def _broken(self, error: BaseException) -> None:
         pass  # the reader sees the same end of the channel and reports it
 
-    def _submit_message(self, work: Work) -> p.Message | None:
-        """The SUBMIT message for ``work``; None if its arguments can't be pickled (that is
-        reported as the work's failure, from another thread)."""
-        try:
-            # Only the arguments are pickled here, not the Work dataclass around them.
-            data = p.pack((work.args, work.kwargs))
-        except Exception as exc:
-            # The engine's contract: never call the host from the caller's thread.
-            try:
-                threading.Thread(
-                    target=self._unpicklable, args=(work.id, exc), name=f"{self.id}-unpicklable"
-                ).start()
-            except RuntimeError as refused:  # at the thread limit: the caller fails it
-                raise ContainerError(
-                    f"the arguments of input {work.id} could not be pickled "
-                    f"({describe_error(exc)}), and no thread could be started to report it "
-                    f"({describe_error(refused)})"
-                ) from exc
-            return None
-        self._running.add(work.id)
-        return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
-
     def _send(self, message: p.Message) -> None:
         self._send_many([message])
 
@@ -400,12 +286,3 @@ class ProcessContainer:
             self._stderr.append(line.decode(errors="replace").rstrip("\n"))
         stream.close()
         self._stderr_closed.set()
-
-    def _unpicklable(self, work_id: str, exc: Exception) -> None:
-        error = p.RemoteError(f"the input's arguments could not be pickled: {safe_repr(exc)}")
-        with self._report_lock:  # not after ``failed``: the pool has taken the work back then
-            if self._ended:
-                return
-            following = self._host.finished(self, work_id, Outcome(ERROR, error))
-        if following is not None:
-            self.submit(following)

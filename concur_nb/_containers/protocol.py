@@ -41,7 +41,7 @@ import cloudpickle
 
 from .._errors import ContainerError, RemoteError
 from .._errors_text import describe, safe_repr
-from .base import CANCELLED, ERROR, OK, Outcome
+from .base import CANCELLED, ERROR, OK, Outcome, Target
 
 PROTOCOL_VERSION = 3
 MAGIC = b"\x00concur_nb-worker\x00"
@@ -281,6 +281,28 @@ def load_error(data: Payload, remote_traceback: str) -> BaseException:
     if remote_traceback and not isinstance(exc, RemoteError):
         exc.__cause__ = RemoteTraceback(remote_traceback)
     return exc
+
+
+# --- what a far side (a worker, a Ray actor) reports of what it could not load -----------------
+
+
+def load_target(data: bytes) -> Target:
+    """The ``Target`` the engine sent, unpickled; raises if it cannot be loaded here."""
+    target = load_payload(data)
+    if not isinstance(target, Target):
+        raise TypeError(f"expected a Target, got {type(target).__name__}")
+    return target
+
+
+def target_failed(exc: BaseException) -> Message:
+    """The ``FAILED`` of a far side that could not load the function."""
+    return (FAILED, f"could not load the function here: {safe_repr(exc)}", traceback_text(exc))
+
+
+def arguments_failed(work_id: str, exc: BaseException) -> Message:
+    """The ``FINISHED`` of a work whose arguments could not be unpickled on the far side."""
+    error = RemoteError(f"the input's arguments could not be unpickled here: {safe_repr(exc)}")
+    return (FINISHED, work_id, ERROR, dump_error(error), traceback_text(exc))
 
 
 # --- handshake --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from . import protocol as p
-from .base import CANCELLED, ERROR, Container, Outcome, Target, Work
+from .base import CANCELLED, Container, Outcome, Work
 from .gpu import describe, query_gpus
 
 BIG_PAYLOAD = 100 * 1024  # bytes above which a payload travels through Ray's object store
@@ -158,13 +158,9 @@ class ContainerActor:
         # they end the work as cancelled when it arrives.
         self._early_cancels: set[str] = set()
         try:
-            target = p.load_payload(target_bytes)
-            if not isinstance(target, Target):
-                raise TypeError(f"expected a Target, got {type(target).__name__}")
+            target = p.load_target(target_bytes)
         except BaseException as exc:
-            self._relay.send(
-                (FAILED, f"could not load the function here: {exc!r}", p.traceback_text(exc))
-            )
+            self._relay.send(p.target_failed(exc))
             return
         self._container = LocalContainer(container_id, target, max_inputs, self._relay)
         self._container.start()
@@ -224,8 +220,7 @@ class ContainerActor:
                     data = await data  # an object store reference to a big payload
                 args, kwargs = p.unpack(data)
             except BaseException as exc:
-                error = p.RemoteError(f"the input's arguments could not be unpickled here: {exc!r}")
-                relay.send((FINISHED, work_id, ERROR, p.dump_error(error), p.traceback_text(exc)))
+                relay.send(p.arguments_failed(work_id, exc))
                 return
             relay.submitted.add(work_id)
             container.submit(Work(work_id, call_id, method, args, kwargs, is_async))

@@ -6,7 +6,9 @@ in-process container a worker process hosts, so the engine's promises hold uncha
 reader thread per container long-polls the actor for events (ready, log lines, outcomes) and
 hands the freed slots their next works, which travel with its next poll; other commands
 (submits, cancels) go out at once when the channel is quiet, else one sender thread ships them
-in numbered batches.
+in numbered batches. What it shares with the process container (works sent and awaited, the
+actor's events turned into the host's calls, one end reported once) is
+``far_container.FarContainer``'s.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import uuid
 from typing import Any, Protocol
 
 from .._errors import ContainerError
+from .._errors_text import safe_repr
 from . import protocol as p
 from . import ray_cluster as cluster
-from .base import CANCELLED, ERROR, OK, ContainerHost, Outcome, Target, Work
+from .base import CANCELLED, ERROR, ContainerHost, Outcome, Target
+from .far_container import FarContainer
 from .loop_choice import far_side_env
 from .ray_actor import BIG_PAYLOAD
 from .ray_cluster import ray_module, remote_class
@@ -29,6 +33,7 @@ POLL_WAIT = 1.0  # seconds the actor holds a poll open when it has nothing to sa
 SILENCE_LIMIT = 15.0  # seconds without an answer to a poll after which the actor is given up
 PLACEMENT_CHECK = 0.2  # seconds between looks at whether Ray placed a pending actor
 INLINE_GAP = 0.002  # seconds since the last send after which a command goes out inline
+NOT_PLACED = "stopped before Ray placed it"  # a quiet end: nothing ran, nothing failed
 
 
 class Placement(Protocol):
@@ -42,10 +47,12 @@ class Placement(Protocol):
     def actor_options(self, name: str) -> dict[str, Any]: ...
 
 
-class RayContainer:
+class RayContainer(FarContainer):
     """One actor; see the module docstring."""
 
     kind = "ray"
+    breaks_where = "on Ray (a bug, or Ray's own error)"
+    reader_name = "ray-reader"
 
     def __init__(
         self,
@@ -55,50 +62,27 @@ class RayContainer:
         host: ContainerHost,
         backend: Placement,
     ) -> None:
-        self.id = container_id
-        self.host_name = "ray (pending)"
-        self.gpus: tuple[str, ...] = ()
-        self._target = target
-        self._max_inputs = max_inputs
-        self._host = host
+        super().__init__(container_id, target, max_inputs, host, "ray (pending)")
         self._backend = backend
-        self._lock = threading.Condition(threading.Lock())
+        self._wake = threading.Condition(self._lock)  # the sender thread waits on it
         self._outgoing: list[p.Message] = []
         self._seq = itertools.count(1)
         self._last_send = 0.0
         self._actor: Any = None
         self._placed = False
-        self._ended = False
-        self._kill_reason: str | None = None
         self._details: dict[str, Any] = {}
-        self._running: set[str] = set()
         self._reader_done = threading.Event()
         self.actor_name = f"concur_nb-{container_id}-{uuid.uuid4().hex[:8]}"
 
-    # --- Container interface ------------------------------------------------------------------
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name=f"{self.id}-ray-reader", daemon=True).start()
-
-    def submit(self, work: Work) -> None:
-        command = self._submit_command(work)
-        if command is not None:
-            self._queue(command)
-
-    def cancel(self, work_id: str) -> None:
-        self._queue((p.CANCEL, work_id))
-
-    def set_capacity(self, max_inputs: int) -> None:
-        self._max_inputs = max_inputs
-        self._queue((p.CAPACITY, max_inputs))
+    # --- Container interface (the rest is FarContainer's) -------------------------------------
 
     def stop(self, *, graceful: bool) -> None:
         with self._lock:
             placed = self._placed
         if placed:
-            self._queue((p.SHUTDOWN, graceful))
+            self._send((p.SHUTDOWN, graceful))
         else:  # nothing ran on it: give its place back to Ray at once
-            self._terminate(None)
+            self._terminate(NOT_PLACED)
 
     def kill(self) -> None:
         self._terminate("the container was terminated on request (ray.kill of its actor)")
@@ -127,18 +111,15 @@ class RayContainer:
     def _run(self) -> None:
         cluster.live.add(self)
         try:
-            self._create()
-            self._wait_placed()
-            self._read_until_end()
-        except ContainerError as error:
-            self._end(error)
-        except BaseException as exc:  # a bug or Ray's own error: still report, never hang
-            bug = ContainerError(f"container {self.id} on Ray broke: {exc!r}")
-            bug.__cause__ = exc
-            self._end(bug)
+            super()._run()
         finally:
             cluster.live.discard(self)
             self._reader_done.set()
+
+    def _live(self) -> None:
+        self._create()
+        self._wait_placed()
+        self._read_until_end()
 
     def _create(self) -> None:
         self._backend.connect()
@@ -146,7 +127,8 @@ class RayContainer:
             target_bytes = p.dump_payload(self._target)
         except Exception as exc:
             raise ContainerError(
-                f"{self._target.name} could not be pickled to send it to a Ray actor: {exc!r}; "
+                f"{self._target.name} could not be pickled to send it to a Ray actor: "
+                f"{safe_repr(exc)}; "
                 "functions that capture locks, open files or sockets cannot travel"
             ) from exc
         options = self._backend.actor_options(self.actor_name)
@@ -197,8 +179,9 @@ class RayContainer:
                 )
                 raise ContainerError(f"container {self.id} on {self.host_name}: {reason}") from None
             following: list[p.Message] = []
-            if self._handle(events, following):
-                return
+            for event in events:
+                if self._handle(event, following):
+                    return
             # After handling, not before: a round trip's result would wait for this call. The
             # works for the slots just freed travel with it: one Ray call, not two.
             if following:
@@ -207,59 +190,21 @@ class RayContainer:
             else:
                 ref = actor.poll.remote(POLL_WAIT)
 
-    def _handle(self, events: list[p.Message], following: list[p.Message]) -> bool:
-        """Act on the actor's events; True once the container stopped. The next works for
-        the freed slots are added to ``following``."""
-        host = self._host
-        for event in events:
-            kind = event[0]
-            if kind == p.FINISHED:
-                _, work_id, outcome_kind, data, text = event
-                self._running.discard(work_id)
-                work = host.finished(self, work_id, self._outcome(outcome_kind, data, text))
-                if work is not None:
-                    command = self._submit_command(work)
-                    if command is not None:
-                        following.append(command)
-            elif kind == p.LOG:
-                host.log(event[1], event[2], event[3])
-            elif kind == p.READY:
-                host.ready(self)
-            elif kind == p.WARNING:
-                host.warning(self, event[1])
-            elif kind == p.FAILED:
-                raise ContainerError(f"{event[1]}\n\n(remote traceback)\n{event[2]}")
-            elif kind == p.STOPPED:
-                self._end(None)
-                return True
-        return False
+    def _heartbeat(self, details: Any) -> None:
+        pass  # a poll with nothing to say: the answer itself is the sign of life
 
-    @staticmethod
-    def _outcome(kind: str, data: Any, text: str) -> Outcome:
-        if kind == CANCELLED:
-            return Outcome(CANCELLED)
-        try:
-            if not isinstance(data, bytes | tuple):
+    def _outcome(self, kind: str, data: Any, text: str) -> Outcome:
+        if kind != CANCELLED and not isinstance(data, bytes | tuple):
+            try:
                 data = ray_module().get(data)  # a big payload, in the object store
-            if kind == OK:
-                return Outcome(OK, p.unpack(data))
-        except Exception as exc:
-            return Outcome(ERROR, p.RemoteError(f"the result could not be fetched: {exc!r}"))
-        return Outcome(ERROR, p.load_error(data, text))
+            except Exception as exc:
+                error = p.RemoteError(f"the result could not be fetched: {safe_repr(exc)}")
+                return Outcome(ERROR, error)
+        return super()._outcome(kind, data, text)
 
     # --- sending commands ---------------------------------------------------------------------
 
-    def _submit_command(self, work: Work) -> p.Message | None:
-        try:
-            data = p.pack((work.args, work.kwargs))
-        except Exception as exc:
-            # The engine's contract: never call the host from the caller's thread.
-            threading.Thread(target=self._unpicklable, args=(work.id, exc), daemon=True).start()
-            return None
-        self._running.add(work.id)
-        return (p.SUBMIT, work.id, work.call_id, work.method, work.is_async, data)
-
-    def _queue(self, command: p.Message) -> None:
+    def _send(self, command: p.Message) -> None:
         """Called under the pool's lock. A command that finds the channel quiet goes out at
         once, in this thread (a lone round trip then skips the sender thread's wake-up); in a
         burst the sender thread ships them in batches, one Ray call each."""
@@ -271,7 +216,7 @@ class RayContainer:
             if not (self._placed and quiet and not _is_big(command)):
                 self._outgoing.append(command)
                 if len(self._outgoing) == 1 and self._placed:
-                    self._lock.notify()
+                    self._wake.notify()
                 return
             self._last_send = now
             seq = next(self._seq)
@@ -288,13 +233,13 @@ class RayContainer:
         while True:
             with self._lock:
                 while not self._outgoing and not self._ended:
-                    self._lock.wait()
+                    self._wake.wait()
                 if self._ended:
                     return
                 batch, self._outgoing = self._outgoing, []
                 self._last_send = time.monotonic()
             try:
-                self._send(batch)
+                self._ship(batch)
             except Exception:
                 return
 
@@ -310,16 +255,10 @@ class RayContainer:
         with self._lock:
             return next(self._seq), batch
 
-    def _send(self, batch: list[p.Message]) -> None:
+    def _ship(self, batch: list[p.Message]) -> None:
         """Ship ``batch`` in a call of its own."""
         seq, batch = self._number(batch)
         self._actor.commands.remote(seq, batch)
-
-    def _unpicklable(self, work_id: str, exc: Exception) -> None:
-        error = p.RemoteError(f"the input's arguments could not be pickled: {exc!r}")
-        following = self._host.finished(self, work_id, Outcome(ERROR, error))
-        if following is not None:
-            self.submit(following)
 
     # --- endings ------------------------------------------------------------------------------
 
@@ -331,10 +270,8 @@ class RayContainer:
                 self._kill_reason = reason
         self._end(ContainerError(f"container {self.id}: {reason}"))
 
-    def _terminate(self, reason: str | None) -> None:
+    def _kill_far_side(self) -> None:
         with self._lock:
-            if self._kill_reason is None:
-                self._kill_reason = reason or "stopped before Ray placed it"
             actor = self._actor
         if actor is not None and cluster.lost is None:
             try:
@@ -342,25 +279,14 @@ class RayContainer:
             except Exception:
                 pass
 
-    def _end(self, error: BaseException | None) -> None:
-        """Report the end exactly once, and free the actor's place on the cluster."""
+    def _release(self, error: BaseException | None) -> BaseException | None:
+        """Free the actor's place on the cluster; an actor never placed, stopped, ends quietly."""
         with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-            self._lock.notify_all()
-            actor = self._actor
+            self._wake.notify_all()  # the sender thread sees the end and leaves
             placed = self._placed
-        if actor is not None and cluster.lost is None:
-            try:
-                ray_module().kill(actor, no_restart=True)
-            except Exception:
-                pass
-        quiet = not placed and self._kill_reason == "stopped before Ray placed it"
-        if error is None or quiet or cluster.closing:
-            self._host.stopped(self)
-        else:
-            self._host.failed(self, error)
+        self._kill_far_side()
+        quiet = not placed and self._kill_reason == NOT_PLACED
+        return None if quiet or cluster.closing else error
 
 
 def _is_big(command: p.Message) -> bool:

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from .._errors import ContainerError
-from .._errors_text import safe_repr, safe_str
+from .._errors_text import safe_str
 from . import protocol as p
-from .base import CANCELLED, ERROR, Container, Outcome, Target, Work
+from .base import CANCELLED, ERROR, Container, Outcome, Work
 from .gpu import query_gpus, usage
 from .outbox import Outbox
 
@@ -185,17 +185,9 @@ class Worker:
         )
         sys.path[:0] = [entry for entry in sys_path if entry not in sys.path]
         try:
-            target = p.load_payload(target_bytes)
-            if not isinstance(target, Target):
-                raise TypeError(f"expected a Target, got {type(target).__name__}")
+            target = p.load_target(target_bytes)
         except BaseException as exc:
-            self._outbox.send(
-                (
-                    p.FAILED,
-                    f"could not load the function here: {safe_repr(exc)}",
-                    p.traceback_text(exc),
-                )
-            )
+            self._outbox.send(p.target_failed(exc))
             self._close_and_exit(1)
         self._container = LocalContainer(container_id, target, max_inputs, self)
         try:
@@ -214,12 +206,7 @@ class Worker:
         try:
             args, kwargs = p.unpack(arguments)
         except BaseException as exc:
-            error = p.dump_error(
-                p.RemoteError(
-                    f"the input's arguments could not be unpickled here: {safe_repr(exc)}"
-                )
-            )
-            self._outbox.send((p.FINISHED, work_id, str(ERROR), error, p.traceback_text(exc)))
+            self._outbox.send(p.arguments_failed(work_id, exc))
             return
         assert self._container is not None, "submit before the container was loaded"
         work = Work(work_id, call_id, method, args, kwargs, is_async)

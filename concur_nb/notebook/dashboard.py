@@ -198,6 +198,13 @@ class Dashboard:
         self.refresher.stop()
         return frozen
 
+    def publish_frozen(self) -> None:
+        """Publish the frozen summary over the shown view again (at a cell's end, from the
+        kernel's thread: a refresher thread's own update may have gone out between cells)."""
+        with self._lock:
+            if self.frozen is not None and self._display_id is not None:
+                publish(self._frozen_bundle(), self._display_id, update=True)
+
     def _frozen_bundle(self) -> dict[str, Any]:
         assert self.frozen is not None and isinstance(self.scope, CallScope)
         return {"text/html": self.frozen, "text/plain": self.scope.frozen_text()}
@@ -390,15 +397,20 @@ class Dashboard:
         if self.where == "panel":
             self._show_in_panel()
             return
-        bundle = self._repr_mimebundle_()
-        if isinstance(self.scope, CallScope):
-            shown_calls[self.scope.call_id] = None
-            while len(shown_calls) > 1000:
-                del shown_calls[next(iter(shown_calls))]
-        self._display_id = self._display_id or uuid.uuid4().hex
-        publish(bundle, self._display_id, update=False)
-        if self.frozen is None and isinstance(self.scope, CallScope):
-            freeze_at_cell_end(self)
+        # Under the lock from the bundle to its publishing: the refresher (started by
+        # _repr_mimebundle_) may find the call ended at its first tick, and its freeze must
+        # update a view already shown. Before, a freeze in between (a call ending as its view
+        # appeared, on a loaded machine) went out first, and the live view it replaced never froze.
+        with self._lock:
+            bundle = self._repr_mimebundle_()
+            if isinstance(self.scope, CallScope):
+                shown_calls[self.scope.call_id] = None
+                while len(shown_calls) > 1000:
+                    del shown_calls[next(iter(shown_calls))]
+            self._display_id = self._display_id or uuid.uuid4().hex
+            publish(bundle, self._display_id, update=False)
+            if self.frozen is None and isinstance(self.scope, CallScope):
+                freeze_at_cell_end(self)
 
     def _show_in_panel(self) -> None:
         from IPython.display import display

@@ -21,6 +21,8 @@ class CallView(Protocol):
 
     def freeze(self) -> str: ...
 
+    def publish_frozen(self) -> None: ...
+
 
 # Ids of calls a view was shown for (oldest first): a later wait on the same call, in another
 # cell, shows no second view of it.
@@ -46,11 +48,17 @@ def freeze_at_cell_end(view: CallView) -> None:
 
 
 def _freeze_ended_views() -> None:
+    """At each cell's end, in the kernel's thread: freeze the views whose call ended. A view
+    the refresher thread froze since is published again here, in a running cell: the thread's
+    update goes out under the latest cell, which may have ended by then (then nothing applies
+    it, and the saved notebook would keep the live view)."""
     for view in list(_unfrozen):
         if view.frozen is None:
             view._redraw(full=True)
             if view.scope.finished:
                 view.freeze()
+        else:  # the refresher thread froze it since the cell that showed it
+            view.publish_frozen()
         if view.frozen is not None or not view._following:
             _unfrozen.remove(view)
 

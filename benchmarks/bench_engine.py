@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import concur_nb
+from concur_nb._context import current_work  # the engine's record of a running input (W5)
 
 try:
     import joblib
@@ -576,80 +577,143 @@ def _w4_on_uvloop(
     concur_nb.set_uvloop(None)
 
 
-def where_the_worst_went(f: Any, ends: list[tuple[float, float, str]], sleep: float) -> str:
-    """Where the slowest 1% of inputs (arrival, wake-up, input id) spent their extra time, from
-    the engine's own timestamps (the same monotonic clock): submitting, queued, running past
-    the sleep, and from the end until the caller woke up."""
-    infos = {info.id: info for info in f.inputs(limit=len(ends) + 50)}
-    worst = sorted(ends, key=lambda e: e[1] - e[0])[-max(1, len(ends) // 100) :]
-    parts = []
-    for arrived, woke, input_id in worst:
-        info = infos.get(input_id)
-        if info is None or info.started_at is None or info.finished_at is None:
-            continue
-        parts.append(
-            (
-                info.queued_at - arrived,
-                info.started_at - info.queued_at,
-                info.finished_at - info.started_at - sleep,
-                woke - info.finished_at,
-            )
+W5_SLEEP, W5_LIMIT, W5_RATE = 0.01, 50, 1000.0
+
+
+class _W5Record:
+    """One run's timestamps, by input number: the caller's (arrival, woke up), the function's
+    own (started, past its sleep), and for concur_nb the engine's ``Input`` (its clock's
+    timestamps: queued, started, finished), taken inside the function so every caller style
+    has it."""
+
+    def __init__(self, n: int) -> None:
+        self.arrived = [0.0] * n
+        self.woke = [0.0] * n
+        self.began = [0.0] * n
+        self.slept = [0.0] * n
+        self.inputs: list[Any] = [None] * n
+        self.ids: list[str | None] = [None] * n  # what current_input_id() said in the input
+
+
+@dataclasses.dataclass
+class _W5Run:
+    p50: float
+    p99: float
+    timing: Timing
+    longest_gc: float
+    worst: list[tuple[float, ...]]  # per input of the slowest 1%: its parts (see ``_W5_PARTS``)
+
+
+# The parts of an input's overhead (finish - arrival - sleep), caller's and function's clocks;
+# for concur_nb the first and last split further by the engine's timestamps.
+_W5_PARTS = ("to start", "past sleep", "to wake-up")
+_W5_ENGINE_PARTS = ("submit", "queued", "to thread", "report", "wake")
+
+
+def _w5_run(rec: _W5Record, run: Callable[[], None]) -> _W5Run:
+    gc.collect()  # each run starts with no full collection due (see the module doc)
+    watch = Stopwatch()
+    run()
+    timing = watch.stop()
+    longest_gc = GC_PAUSES.longest
+    n, sleep = len(rec.arrived), W5_SLEEP
+    over = [rec.woke[i] - rec.arrived[i] - sleep for i in range(n)]
+    order = sorted(range(n), key=over.__getitem__)
+    worst = []
+    for i in order[-max(1, n // 100) :]:
+        parts: tuple[float, ...] = (
+            rec.began[i] - rec.arrived[i],
+            rec.slept[i] - rec.began[i] - sleep,
+            rec.woke[i] - rec.slept[i],
         )
-    if not parts:
-        return "worst 1%: not in the input list"
-    mean = [sum(p[k] for p in parts) / len(parts) * 1e3 for k in range(4)]
+        inp = rec.inputs[i]
+        if inp is not None and inp.started_at is not None and inp.finished_at is not None:
+            parts += (
+                inp.queued_at - rec.arrived[i],
+                inp.started_at - inp.queued_at,
+                rec.began[i] - inp.started_at,
+                inp.finished_at - rec.slept[i],
+                rec.woke[i] - inp.finished_at,
+            )
+        worst.append(parts)
+    p99 = over[order[min(n - 1, int(0.99 * n))]]
+    return _W5Run(statistics.median(over), p99, timing, longest_gc, worst)
+
+
+def where_the_worst_went(runs: list[_W5Run]) -> str:
+    """Where the slowest 1% of inputs of every run spent their extra time, in ms (means): to
+    the function's start, its sleep's overrun, from its end to the caller's wake-up; for
+    concur_nb, the engine's timestamps split the first into submit (arrival to queued), queued
+    (to placed in a slot), to thread (placed to the function's first line), and the last into
+    report (the function's end to settled, in the engine) and wake (settled to the caller)."""
+    worst = [parts for run in runs for parts in run.worst]
+    width = min(len(parts) for parts in worst)
+
+    def mean(k: int) -> float:
+        return sum(parts[k] for parts in worst) / len(worst) * 1e3
+
+    if width == len(_W5_PARTS) + len(_W5_ENGINE_PARTS):
+        submit, queued, to_thread, report, wake = (mean(3 + k) for k in range(5))
+        return (
+            f"worst 1% ({len(worst)}): to start {mean(0):.2f} (submit {submit:.2f}, queued "
+            f"{queued:.2f}, to thread {to_thread:.2f}), past sleep {mean(1):.2f}, to wake-up "
+            f"{mean(2):.2f} (report {report:.2f}, wake {wake:.2f}) ms"
+        )
     return (
-        f"worst 1%: submit {mean[0]:.2f}, queued {mean[1]:.2f}, "
-        f"run past sleep {mean[2]:.2f}, to wake-up {mean[3]:.2f} ms"
+        f"worst 1% ({len(worst)}): to start {mean(0):.2f}, past sleep {mean(1):.2f}, "
+        f"to wake-up {mean(2):.2f} ms"
     )
 
 
-def gc_pause_note() -> str:
-    return f"; longest GC pause {GC_PAUSES.longest * 1e3:.1f} ms"
+def gc_pause_note(runs: list[_W5Run]) -> str:
+    gen2 = sum(run.timing.gcs[2] for run in runs)
+    longest = max(run.longest_gc for run in runs) * 1e3
+    return f"; longest GC pause {longest:.1f} ms, {gen2} full collection(s) in {len(runs)} runs"
 
 
-Ends = list[tuple[float, float, str]]  # (arrival, the caller woke up, input id) per input
+def _w5_summary(runs: list[_W5Run]) -> tuple[float, str]:
+    """The median p99 and the note: its spread over the runs, p50, where the worst went."""
+    p99s = sorted(run.p99 for run in runs)
+    p99 = statistics.median(p99s)
+    p50 = statistics.median(run.p50 for run in runs)
+    note = (
+        f"overhead p99 {p99 * 1e3:.2f} ms (runs {p99s[0] * 1e3:.2f}-{p99s[-1] * 1e3:.2f}), "
+        f"p50 {p50 * 1e3:.2f} ms; {where_the_worst_went(runs)}{gc_pause_note(runs)}"
+    )
+    return p99, note
 
 
 def w5(n: int, runs: int) -> None:
-    """Latency at a steady arrival rate, for three caller styles; each runner runs ``runs``
-    times and the run with the median p99 is reported (one p99 of a few hundred inputs is the
-    5th-worst input: a noisy statistic on a shared machine)."""
-    sleep, limit, rate = 0.01, 50, 1000.0
+    """Latency at a steady arrival rate, for three caller styles.
+
+    Per style, concur_nb and the peer run ``runs`` times each, interleaved run by run (the
+    first of each pair alternating), so a noisy stretch of a shared machine hits both; each
+    reports the median of its runs' p99s and their spread, and the ratio is of the medians.
+    """
+    sleep, limit, rate = W5_SLEEP, W5_LIMIT, W5_RATE
     print(
-        f"W5: {n} inputs arriving at {rate:.0f}/s, each time.sleep({sleep}), {limit} at a time, "
-        f"median p99 of {runs} run(s)",
+        f"W5: {n} inputs arriving at {rate:.0f}/s, each time.sleep({sleep}), {limit} at a time; "
+        f"{runs} runs per runner, interleaved",
         flush=True,
     )
+    rec = _W5Record(n)
 
     def fn(x: int) -> str | None:
+        began = perf()
         time.sleep(sleep)
+        rec.slept[x] = perf()
+        rec.began[x] = began
+        work = current_work.get()  # the engine's record of this input (None in the peer)
+        if work is not None:
+            rec.inputs[x] = work.lead  # type: ignore[attr-defined]
         return concur_nb.current_input_id()  # None in the peer's threads
 
-    def measure(runner: str, api: str, run: Callable[[], Ends], f: Any = None) -> float:
-        results = []
-        for _ in range(runs):
-            gc.collect()  # each run starts with no full collection due (see the module doc)
-            watch = Stopwatch()
-            ends = run()
-            timing = watch.stop()
-            over = sorted(done - arrived - sleep for arrived, done, _ in ends)
-            p99 = over[min(len(over) - 1, int(0.99 * len(over)))]
-            note = f"overhead p50 {statistics.median(over) * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms"
-            if f is not None:
-                note += "; " + where_the_worst_went(f, ends, sleep)
-            results.append((p99, timing, note + gc_pause_note()))
-        p99, timing, note = sorted(results, key=lambda r: r[0])[len(results) // 2]
-        record(Row("W5", runner, api, timing, n, None, note))
-        return p99
-
-    def open_loop(start_one: Callable[[int], Awaitable[tuple[str, Awaitable[Any]]]]) -> Ends:
+    def open_loop(start_one: Callable[[int], Awaitable[Awaitable[Any]]]) -> None:
         """An asyncio caller: input i starts at i/rate s, a task per input awaits it."""
-        ends: Ends = []
 
-        async def wait(arrived: float, input_id: str, result: Awaitable[Any]) -> None:
-            await result
-            ends.append((arrived, perf(), input_id))
+        async def wait(i: int, result: Awaitable[Any]) -> None:
+            rec.ids[i] = await result
+            rec.woke[i] = perf()
 
         async def main() -> None:
             waiters = []
@@ -657,68 +721,64 @@ def w5(n: int, runs: int) -> None:
             for i in range(n):
                 if (delay := t0 + i / rate - perf()) > 0:
                     await asyncio.sleep(delay)
-                arrived = perf()
-                input_id, pending = await start_one(i)
-                waiters.append(asyncio.ensure_future(wait(arrived, input_id, pending)))
+                rec.arrived[i] = perf()
+                pending = await start_one(i)
+                waiters.append(asyncio.ensure_future(wait(i, pending)))
             await asyncio.gather(*waiters)
 
         asyncio.run(main())
-        return ends
 
     # Each caller style runs against the peer (a ThreadPoolExecutor of ``limit`` threads) and
     # against concur_nb; a style's p99 is compared with the peer's in the same style.
     pool = ThreadPoolExecutor(limit)
-    list(pool.map(fn, range(limit)))  # start its threads
+    list(pool.map(time.sleep, [0.01] * limit))  # start its threads
     f = concurrent_fn(fn, limit, "w5_sleep")
+    rec = _W5Record(limit)
     list(f.map(range(limit)))  # start the container and its threads
 
-    async def peer_aio(i: int) -> tuple[str, Awaitable[Any]]:
-        return "", asyncio.get_running_loop().run_in_executor(pool, fn, i)
+    async def peer_aio(i: int) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(pool, fn, i)
 
-    async def ours_aio(i: int) -> tuple[str, Awaitable[Any]]:
+    async def ours_aio(i: int) -> Awaitable[Any]:
         call = await f.spawn.aio(i)
-        return call.input_ids[0], call.get.aio()
+        return call.get.aio()
 
-    def thread_per_waiter(spawn: Callable[[int], Callable[[], Any]]) -> Ends:
+    def thread_per_waiter(spawn: Callable[[int], Callable[[], Any]]) -> None:
         """A plain-thread caller: a spawn at each arrival, a waiter thread per input."""
-        ends: Ends = []
         waiters = []
         t0 = perf()
         for i in range(n):
             while (delay := t0 + i / rate - perf()) > 0:
                 time.sleep(delay)
-            arrived = perf()
+            rec.arrived[i] = perf()
             get = spawn(i)
 
-            def wait(arrived: float = arrived, get: Callable[[], Any] = get) -> None:
-                input_id = get()
-                ends.append((arrived, perf(), input_id or ""))
+            def wait(i: int = i, get: Callable[[], Any] = get) -> None:
+                rec.ids[i] = get()
+                rec.woke[i] = perf()
 
             thread = threading.Thread(target=wait, daemon=True)
             thread.start()
             waiters.append(thread)
         for thread in waiters:
             thread.join()
-        return ends
 
-    def client_threads(call: Callable[[int], Any]) -> Ends:
+    def client_threads(call: Callable[[int], Any]) -> None:
         """As a web server's or a client pool's threads call: each of ``limit`` threads takes
         the next arrival and makes a blocking call for it."""
-        ends: Ends = []
-        t0 = perf() + 0.01
+        t0 = perf() + 0.02  # the client threads start first
 
         def client(i: int) -> None:
             while (delay := t0 + i / rate - perf()) > 0:
                 time.sleep(delay)
-            arrived = perf()
-            input_id = call(i)
-            ends.append((arrived, perf(), input_id or ""))
+            rec.arrived[i] = perf()
+            rec.ids[i] = call(i)
+            rec.woke[i] = perf()
 
         with ThreadPoolExecutor(limit) as clients:
             list(clients.map(client, range(n)))
-        return ends
 
-    styles: list[tuple[str, str, Callable[[], Ends], Callable[[], Ends]]] = [
+    styles: list[tuple[str, str, Callable[[], None], Callable[[], None]]] = [
         (
             "spawn.aio+get.aio",
             "run_in_executor from asyncio",
@@ -739,16 +799,38 @@ def w5(n: int, runs: int) -> None:
         ),
     ]
     for api, peer_api, ours_run, peer_run in styles:
-        peer_p99 = measure(f"ThreadPoolExecutor({limit})", peer_api, peer_run)
-        p99 = measure(f"concur_nb max_inputs={limit}", api, ours_run, f)
+        theirs: list[_W5Run] = []
+        ours: list[_W5Run] = []
+        for r in range(runs):
+            for mine in (r % 2 == 1, r % 2 == 0):  # A B, B A, A B, ...
+                rec = _W5Record(n)
+                (ours if mine else theirs).append(_w5_run(rec, ours_run if mine else peer_run))
+                if mine:
+                    _w5_check_identity(rec)
+        peer_p99, peer_note = _w5_summary(theirs)
+        p99, note = _w5_summary(ours)
+        for runner, label, results, row_note in (
+            (f"ThreadPoolExecutor({limit})", peer_api, theirs, peer_note),
+            (f"concur_nb max_inputs={limit}", api, ours, note),
+        ):
+            median_run = sorted(results, key=lambda run: run.p99)[len(results) // 2]
+            record(Row("W5", runner, label, median_run.timing, n, None, row_note))
         check(
             f"W5 p99 overhead vs ThreadPoolExecutor ({api})",
-            "<= 1.25 x",
+            "<= 1.25 x (medians)",
             f"{p99 * 1e3:.2f} vs {peer_p99 * 1e3:.2f} ms = {p99 / peer_p99:.2f} x",
             p99 <= 1.25 * peer_p99,
         )
     f.shutdown()
     pool.shutdown()
+
+
+def _w5_check_identity(rec: _W5Record) -> None:
+    """Every input saw its own id in ``current_input_id()``: the engine's record of it."""
+    for i, seen in enumerate(rec.ids):
+        inp = rec.inputs[i]
+        if inp is None or seen != inp.id:
+            raise AssertionError(f"W5 input {i}: current_input_id() said {seen!r}")
 
 
 def w3_autoscale(n: int) -> None:
@@ -861,7 +943,7 @@ def main() -> int:
         "w2": 500 if q else 2_000,
         "w3": 5_000 if q else 20_000,
         "w4": 30_000 if q else 100_000,
-        "w5": 200 if q else 500,
+        "w5": 300 if q else 2_000,
         "w3s": 5_000 if q else 20_000,
     }
     repeats = 2 if q else 3
@@ -873,7 +955,7 @@ def main() -> int:
         "w2": lambda: w2(sizes["w2"]),
         "w3": lambda: w3(sizes["w3"]),
         "w4": lambda: w4(sizes["w4"]),
-        "w5": lambda: w5(sizes["w5"], 1 if q else 3),
+        "w5": lambda: w5(sizes["w5"], 3 if q else 7),
         "w3s": lambda: w3_autoscale(sizes["w3s"]),
     }
     chosen = [w.strip() for w in args.only.split(",") if w.strip()] or list(runs)

@@ -39,11 +39,8 @@ _live_calls: weakref.WeakValueDictionary[str, Call] = weakref.WeakValueDictionar
 
 
 def refuse_blocking_on_input_loop(what: str, instead: str) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if loop in input_loops:
+    loop = asyncio._get_running_loop()  # None outside a loop, without raising (per blocking call)
+    if loop is not None and loop in input_loops:
         raise InvalidError(
             f"{what} would block the event loop this async input runs on, stalling every input "
             f"beside it (or deadlocking); inside async code write `{instead}`."
@@ -119,7 +116,7 @@ def wait(
 
     After a second, a kernel shows the call's view; a terminal, a progress bar (``progress``).
     """
-    if timeout is not None:
+    if timeout is not None or call.is_done():
         return call.wait(timeout)
     patience = _Patience(handle, pool, call, progress)
     try:
@@ -231,25 +228,33 @@ async def iterate_async(
 
 async def await_call(pool: Pool, call: Call, *, stop_rest: bool = True) -> None:
     """Wait until ``call`` is done; cancelling the awaiting task cancels it if ``stop_rest``."""
-    waker = call.async_waker()
     try:
-        while not call.is_done():
-            await waker.next_batch()
+        await _until(call, -1)
     except asyncio.CancelledError:
         if stop_rest:
             pool.cancel_call(call)
         raise
-    finally:
-        call.drop_waker(waker)
 
 
 async def await_index(call: Call, index: int) -> None:
     """Wait until input ``index`` of ``call`` has its outcome (reading only: nothing cancels)."""
-    waker = call.async_waker(ordered=True)
+    await _until(call, index)
+
+
+async def _until(call: Call, index: int, timeout: float | None = None) -> None:
+    """Wait on the running loop until input ``index`` (-1: every input) of ``call`` settles;
+    ``asyncio.TimeoutError`` after ``timeout`` seconds. One loop wake-up, at that outcome."""
+    if call.is_done() or (index >= 0 and call.is_settled(index)):
+        return
+    future = call.future(index)
     try:
-        await waker.until_settled(call, index)
+        if timeout is None:
+            await future
+        else:
+            await asyncio.wait_for(future, timeout)
     finally:
-        call.drop_waker(waker)
+        if not future.done() or future.cancelled():  # given up: it must not stay registered
+            call.drop_future(future)
 
 
 # --- FunctionCall and gather ----------------------------------------------------------------------
@@ -389,13 +394,8 @@ class FunctionCall:
     async def _get_aio(self, timeout: float | None = None, *, index: int | None = None) -> Any:
         require_running_loop("FunctionCall.get.aio()", "call.get()")
         index = self._index(index)
-        waiting = (
-            await_call(self._pool, self._call, stop_rest=False)
-            if index is None
-            else await_index(self._call, index)
-        )
-        try:
-            await asyncio.wait_for(waiting, timeout)
+        try:  # reading only: a cancelled reader leaves the work running
+            await _until(self._call, -1 if index is None else index, timeout)
         except asyncio.TimeoutError:
             raise self._timed_out(timeout) from None
         return self._result(index)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .._errors import ContainerError, InputCancellation
 from .._errors_text import describe
+from .._wakes import held_wakes
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .cancel_into_thread import clear_pending, raise_in_thread
 
@@ -123,6 +124,8 @@ class ThreadSlots:
     def _serve(self) -> None:
         current_host.set(self._log_host)  # this thread's context, for all its works
         thread_id = threading.get_ident()
+        # Callers of the outcomes this thread reports are woken once the pool's lock is free.
+        reporting = held_wakes()
         while True:
             work = self._inbox.get()
             if work is None:
@@ -131,7 +134,9 @@ class ThreadSlots:
                 work.run()
                 continue
             while work is not None:
-                work = self._finished(work, self._execute(work, thread_id), False)
+                outcome = self._execute(work, thread_id)
+                with reporting:
+                    work = self._finished(work, outcome, False)
             with self._lock:
                 self._load -= 1
 

@@ -10,7 +10,7 @@ The table is printed and written to ``benchmarks/results/engine.md`` (``--out`` 
 Notes on method:
 - Wall times are the best of a few repeats (3 for W1/W1a, 2 for W2-W4; 1 in --quick), for
   every runner alike: the machine may be shared, and the best run is the least disturbed one.
-  W5 runs once per runner (its p99 is the measurement).
+  W5 is judged on medians instead (a p99 is a tail: see below).
 - A concur_nb function keeps its containers between calls (as in a notebook), so W1-W5 measure
   warm containers; the autoscaling workload defines a new function so it starts from zero.
 - Efficiency = ideal wall time (inputs / concurrency x sleep) / measured wall time.
@@ -18,11 +18,16 @@ Notes on method:
   separate run from the timed one (tracing slows everything down); per input.
 - Latency (W5) is measured where the caller sees it, for three caller styles: an asyncio caller
   that spawns each input at its arrival and awaits it in a task; a thread that spawns and a
-  thread per input that waits; 50 client threads that each call ``f.remote``. Each runner starts
-  after a ``gc.collect()``: a full collection stops every thread for as long as it takes (about
-  20 ms here with this process's heap; far more in a kernel with IPython loaded), and whether
-  one lands inside a half-second run would otherwise decide its p99. Each row notes its longest
-  GC pause, and where the slowest 1% of inputs spent their time (the engine's own timestamps).
+  thread per input that waits; 50 client threads that each call ``f.remote``. A p99 needs
+  samples and a calm machine: each style makes 7 runs of 2,000 inputs per runner (the p99 is
+  the 20th-worst), concur_nb and the peer taking turns of 250 inputs inside a run, so a busy
+  stretch of a shared machine hits both; each row gives the median p99 and the runs' spread,
+  and the verdict is on the ratio of the medians (the median of the runs' own ratios beside
+  it). Each run starts after a ``gc.collect()``: a full collection stops every thread for as
+  long as it takes (about 20 ms here with this process's heap; far more in a kernel with
+  IPython loaded), and whether one lands inside a run would otherwise decide its p99. Each row
+  notes its longest GC pause, where the slowest 1% of inputs spent their time (the function's
+  own timestamps, and for concur_nb the engine's), and how much CPU other processes took.
 """
 
 from __future__ import annotations

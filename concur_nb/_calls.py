@@ -32,7 +32,20 @@ logger = logging.getLogger("concur_nb")
 CHILD_WAIT_SLICE = 0.05  # seconds between checks for a cancel while an input waits on a call
 
 # Calls that someone still holds, by id, for ``FunctionCall.from_id`` (within this process).
-_live_calls: weakref.WeakValueDictionary[str, Call] = weakref.WeakValueDictionary()
+# Plain weak references, swept now and then: a ``WeakValueDictionary`` runs Python code as
+# each call is made and again as it dies, and a call is made per ``spawn``.
+_live_calls: dict[str, weakref.ref[Call]] = {}
+_sweep_above = 1024  # entries past which the dead ones are swept out
+
+
+def _remember(call: Call) -> None:
+    global _sweep_above
+    _live_calls[call.id] = weakref.ref(call)
+    if len(_live_calls) > _sweep_above:
+        for call_id, ref in list(_live_calls.items()):
+            if ref() is None:
+                _live_calls.pop(call_id, None)
+        _sweep_above = max(1024, 2 * len(_live_calls))
 
 
 # --- loop guards ------------------------------------------------------------------------------
@@ -308,7 +321,7 @@ class FunctionCall:
         self.object_id = call.id
         if call.origin is None:
             call.origin = (handle, pool, single)
-            _live_calls[call.id] = call
+            _remember(call)
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "running"
@@ -328,7 +341,8 @@ class FunctionCall:
     @classmethod
     def from_id(cls, function_call_id: str, client: Any = None) -> FunctionCall:
         """The call with this id, made in this process and still held by someone."""
-        call = _live_calls.get(function_call_id)
+        ref = _live_calls.get(function_call_id)
+        call = ref() if ref is not None else None
         if call is None:
             raise InvalidError(
                 f"no call {function_call_id!r} in this process: ids come from "

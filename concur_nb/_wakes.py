@@ -26,19 +26,25 @@ held = _Held()
 class held_wakes:
     """``with held_wakes():`` wake-ups queued in the block (``held.wakes``) run when it ends.
 
-    Only around reporting a work's end: nothing inside may wait for a caller it wakes. One
-    object per thread, reused for every work.
+    Only around reporting a work's end or placing works under the pool's lock: nothing inside
+    may wait for a caller it wakes. One object per thread, reused for every work. Inside
+    another such block it holds nothing itself: the outer block runs everything at its end.
     """
 
-    __slots__ = ("_wakes",)
+    __slots__ = ("_inner", "_wakes")
 
     def __init__(self) -> None:
         self._wakes: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+        self._inner = False
 
     def __enter__(self) -> None:
-        held.wakes = self._wakes
+        self._inner = held.wakes is not None
+        if not self._inner:
+            held.wakes = self._wakes
 
     def __exit__(self, *exc: object) -> None:
+        if self._inner:
+            return
         held.wakes = None
         wakes = self._wakes
         if not wakes:

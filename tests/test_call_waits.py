@@ -149,6 +149,18 @@ def test_held_wakes_run_in_order_and_one_failing_does_not_lose_the_rest() -> Non
     assert ran == [1, 2]
 
 
+def test_a_held_wakes_block_inside_another_leaves_the_wakes_to_the_outer_one() -> None:
+    ran: list[str] = []
+    with held_wakes():
+        with held_wakes():
+            assert _wakes.held.wakes is not None
+            _wakes.held.wakes.append((ran.append, ("inner",)))
+        assert ran == []  # still held: the outer block is not over
+        assert _wakes.held.wakes is not None
+    assert ran == ["inner"]
+    assert _wakes.held.wakes is None
+
+
 def test_a_call_settled_outside_held_wakes_wakes_its_caller_at_once() -> None:
     call = Call("fc-now", 1, streaming=False)
     call.settle(0, True, "done")

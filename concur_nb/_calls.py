@@ -32,18 +32,28 @@ logger = logging.getLogger("concur_nb")
 CHILD_WAIT_SLICE = 0.05  # seconds between checks for a cancel while an input waits on a call
 
 # Calls that someone still holds, by id, for ``FunctionCall.from_id`` (within this process).
-_live_calls: weakref.WeakValueDictionary[str, Call] = weakref.WeakValueDictionary()
+# Plain weak references, swept now and then: a ``WeakValueDictionary`` runs Python code as
+# each call is made and again as it dies, and a call is made per ``spawn``.
+_live_calls: dict[str, weakref.ref[Call]] = {}
+_sweep_above = 1024  # entries past which the dead ones are swept out
+
+
+def _remember(call: Call) -> None:
+    global _sweep_above
+    _live_calls[call.id] = weakref.ref(call)
+    if len(_live_calls) > _sweep_above:
+        for call_id, ref in list(_live_calls.items()):
+            if ref() is None:
+                _live_calls.pop(call_id, None)
+        _sweep_above = max(1024, 2 * len(_live_calls))
 
 
 # --- loop guards ------------------------------------------------------------------------------
 
 
 def refuse_blocking_on_input_loop(what: str, instead: str) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if loop in input_loops:
+    loop = asyncio._get_running_loop()  # None outside a loop, without raising (per blocking call)
+    if loop is not None and loop in input_loops:
         raise InvalidError(
             f"{what} would block the event loop this async input runs on, stalling every input "
             f"beside it (or deadlocking); inside async code write `{instead}`."
@@ -119,7 +129,7 @@ def wait(
 
     After a second, a kernel shows the call's view; a terminal, a progress bar (``progress``).
     """
-    if timeout is not None:
+    if timeout is not None or call.is_done():
         return call.wait(timeout)
     patience = _Patience(handle, pool, call, progress)
     try:
@@ -231,25 +241,33 @@ async def iterate_async(
 
 async def await_call(pool: Pool, call: Call, *, stop_rest: bool = True) -> None:
     """Wait until ``call`` is done; cancelling the awaiting task cancels it if ``stop_rest``."""
-    waker = call.async_waker()
     try:
-        while not call.is_done():
-            await waker.next_batch()
+        await _until(call, -1)
     except asyncio.CancelledError:
         if stop_rest:
             pool.cancel_call(call)
         raise
-    finally:
-        call.drop_waker(waker)
 
 
 async def await_index(call: Call, index: int) -> None:
     """Wait until input ``index`` of ``call`` has its outcome (reading only: nothing cancels)."""
-    waker = call.async_waker(ordered=True)
+    await _until(call, index)
+
+
+async def _until(call: Call, index: int, timeout: float | None = None) -> None:
+    """Wait on the running loop until input ``index`` (-1: every input) of ``call`` settles;
+    ``asyncio.TimeoutError`` after ``timeout`` seconds. One loop wake-up, at that outcome."""
+    if call.is_done() or (index >= 0 and call.is_settled(index)):
+        return
+    future = call.future(index)
     try:
-        await waker.until_settled(call, index)
+        if timeout is None:
+            await future
+        else:
+            await asyncio.wait_for(future, timeout)
     finally:
-        call.drop_waker(waker)
+        if not future.done() or future.cancelled():  # given up: it must not stay registered
+            call.drop_future(future)
 
 
 # --- FunctionCall and gather ----------------------------------------------------------------------
@@ -303,7 +321,7 @@ class FunctionCall:
         self.object_id = call.id
         if call.origin is None:
             call.origin = (handle, pool, single)
-            _live_calls[call.id] = call
+            _remember(call)
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "running"
@@ -323,7 +341,8 @@ class FunctionCall:
     @classmethod
     def from_id(cls, function_call_id: str, client: Any = None) -> FunctionCall:
         """The call with this id, made in this process and still held by someone."""
-        call = _live_calls.get(function_call_id)
+        ref = _live_calls.get(function_call_id)
+        call = ref() if ref is not None else None
         if call is None:
             raise InvalidError(
                 f"no call {function_call_id!r} in this process: ids come from "
@@ -389,13 +408,8 @@ class FunctionCall:
     async def _get_aio(self, timeout: float | None = None, *, index: int | None = None) -> Any:
         require_running_loop("FunctionCall.get.aio()", "call.get()")
         index = self._index(index)
-        waiting = (
-            await_call(self._pool, self._call, stop_rest=False)
-            if index is None
-            else await_index(self._call, index)
-        )
-        try:
-            await asyncio.wait_for(waiting, timeout)
+        try:  # reading only: a cancelled reader leaves the work running
+            await _until(self._call, -1 if index is None else index, timeout)
         except asyncio.TimeoutError:
             raise self._timed_out(timeout) from None
         return self._result(index)

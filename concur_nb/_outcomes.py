@@ -15,10 +15,14 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ._wakes import held
+
 if TYPE_CHECKING:
     from ._inputs import Input
 
 _PENDING = object()
+# A one-shot async wait: the input's index (-1: the whole call), the waiting loop, its future.
+_Wait = tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]
 
 
 class Call:
@@ -42,8 +46,10 @@ class Call:
         # Ordered blocking readers: the index each waits for -> the latch that index opens, so
         # a reader is woken by its own index only, and any number of readers can wait at once.
         self._awaited: dict[int, _thread.LockType] | None = None
-        # Async waiters, woken once per burst of outcomes (a tuple: replaced, never mutated).
+        # Async readers of a stream of outcomes, woken once per burst (a tuple: replaced, never
+        # mutated), and one-shot async waits: (index, or -1 for the whole call; loop; future).
         self._async_wakers: tuple[_LoopWaker, ...] = ()
+        self._futures: tuple[_Wait, ...] = ()
         self.origin: Any = None  # what made the call (the API's handle and pool), for from_id
         # Set (under the pool's lock) when the whole call is cancelled: inputs it submits
         # later are settled as cancelled too.
@@ -60,14 +66,38 @@ class Call:
             finished = self._remaining == 0
             wakers = self._async_wakers
             reader = self._awaited.pop(index, None) if self._awaited else None
+            due = self._take_futures(index, finished) if self._futures else None
+        later = held.wakes
+        if later is None:
+            self._wake(index, finished, reader, due, wakers)
+        else:  # woken once the reporting thread lets go of the pool's lock (``_wakes``)
+            later.append((self._wake, (index, finished, reader, due, wakers)))
+
+    def _wake(
+        self,
+        index: int,
+        finished: bool,
+        reader: _thread.LockType | None,
+        due: list[_Wait] | None,
+        wakers: tuple[_LoopWaker, ...],
+    ) -> None:
         if reader is not None:
             reader.release()
+        if due:
+            _resolve_soon(due)
         if self._stream is not None:
             self._stream.put(index)
         if finished:
             self._done.release()
         for waker in wakers:
             waker.wake(index)
+
+    def _take_futures(self, index: int, finished: bool) -> list[_Wait]:
+        """The one-shot waits that ``index`` settling (and ``finished``) ends; under the lock."""
+        due = [w for w in self._futures if w[0] == index or (finished and w[0] < 0)]
+        if due:
+            self._futures = tuple(w for w in self._futures if w not in due)
+        return due
 
     def is_done(self) -> bool:
         return self._remaining == 0
@@ -100,6 +130,26 @@ class Call:
         assert self._stream is not None
         return self._stream.get(timeout=timeout)
 
+    def future(self, index: int = -1) -> asyncio.Future[None]:
+        """A future on the running loop, done once input ``index`` (-1: every input) has its
+        outcome; ``drop_future`` it if it is given up before.
+
+        One wake-up of the loop, at that outcome only: the cheapest wait for one ``spawn`` or
+        ``remote`` from async code (a caller's loop also serves its other arrivals meanwhile).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._remaining == 0 or (index >= 0 and self.values[index] is not _PENDING):
+                future.set_result(None)
+            else:
+                self._futures = (*self._futures, (index, loop, future))
+        return future
+
+    def drop_future(self, future: asyncio.Future[None]) -> None:
+        with self._lock:
+            self._futures = tuple(w for w in self._futures if w[2] is not future)
+
     def async_waker(self, ordered: bool = False) -> _LoopWaker:
         """A waker on the running loop that collects settled indices as they come.
 
@@ -117,6 +167,19 @@ class Call:
     def drop_waker(self, waker: _LoopWaker) -> None:
         with self._lock:
             self._async_wakers = tuple(w for w in self._async_wakers if w is not waker)
+
+
+def _resolve_soon(waits: list[_Wait]) -> None:
+    for _, loop, future in waits:
+        try:
+            loop.call_soon_threadsafe(_resolve, future)
+        except RuntimeError:  # the caller's loop is closed; nobody is waiting
+            pass
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not given up (a timeout, a cancelled task) meanwhile
+        future.set_result(None)
 
 
 def _closed_latch() -> _thread.LockType:

@@ -4,6 +4,7 @@ gather; and map/for_each's keyword arguments."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Iterator
 
@@ -93,6 +94,28 @@ def test_from_id_finds_a_call_made_in_this_process(held: tuple) -> None:
     assert found.get() == 40
     with pytest.raises(concur_nb.InvalidError, match="fc-nope"):
         concur_nb.FunctionCall.from_id("fc-nope")
+
+
+def test_from_id_forgets_calls_nobody_holds_and_the_registry_stays_bounded() -> None:
+    from concur_nb import _calls
+
+    @concur_nb.concurrent(max_inputs=8)
+    def double(x: int) -> int:
+        return 2 * x
+
+    dropped = double.spawn(1)
+    dropped_id = dropped.object_id
+    assert dropped.get() == 2
+    del dropped
+    gc.collect()
+    with pytest.raises(concur_nb.InvalidError, match=dropped_id):
+        concur_nb.FunctionCall.from_id(dropped_id)
+    kept = double.spawn(2)
+    for i in range(5000):  # each made, read and dropped
+        assert double.spawn(i).get() == 2 * i
+    assert len(_calls._live_calls) <= 2 * 1024 + 1
+    assert concur_nb.FunctionCall.from_id(kept.object_id).get() == 4
+    double.shutdown()
 
 
 def test_function_call_gather_collects_outputs_in_order(held: tuple) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .._errors import ContainerError, InputCancellation
 from .._errors_text import describe
+from .._wakes import held, held_wakes
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .cancel_into_thread import clear_pending, raise_in_thread
 
@@ -69,7 +70,7 @@ class ThreadSlots:
                     ) from exc
                 self._threads.append(thread)
             self._load += 1
-        self._inbox.put(work)
+        self._hand_over(work)
 
     def count(self) -> int:
         """Threads started."""
@@ -79,7 +80,16 @@ class ThreadSlots:
         """Queue ``work`` for the next thread that is free, without starting one."""
         with self._lock:
             self._load += 1
-        self._inbox.put(work)
+        self._hand_over(work)
+
+    def _hand_over(self, work: Work) -> None:
+        """Wake a thread for ``work``: at once, or, inside ``held_wakes`` (its submitter holds
+        the pool's lock), once that is let go. The thread needs the submitter's GIL first."""
+        later = held.wakes
+        if later is None:
+            self._inbox.put(work)
+        else:
+            later.append((self._inbox.put, (work,)))
 
     def run_soon(self, job: Callable[[], object]) -> bool:
         """Run ``job`` on one of the threads once one is free; False if there are none."""
@@ -123,6 +133,8 @@ class ThreadSlots:
     def _serve(self) -> None:
         current_host.set(self._log_host)  # this thread's context, for all its works
         thread_id = threading.get_ident()
+        # Callers of the outcomes this thread reports are woken once the pool's lock is free.
+        reporting = held_wakes()
         while True:
             work = self._inbox.get()
             if work is None:
@@ -131,7 +143,9 @@ class ThreadSlots:
                 work.run()
                 continue
             while work is not None:
-                work = self._finished(work, self._execute(work, thread_id), False)
+                outcome = self._execute(work, thread_id)
+                with reporting:
+                    work = self._finished(work, outcome, False)
             with self._lock:
                 self._load -= 1
 

@@ -15,8 +15,6 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ._wakes import held
-
 if TYPE_CHECKING:
     from ._inputs import Input
 
@@ -67,20 +65,6 @@ class Call:
             wakers = self._async_wakers
             reader = self._awaited.pop(index, None) if self._awaited else None
             due = self._take_futures(index, finished) if self._futures else None
-        later = held.wakes
-        if later is None:
-            self._wake(index, finished, reader, due, wakers)
-        else:  # woken once the reporting thread lets go of the pool's lock (``_wakes``)
-            later.append((self._wake, (index, finished, reader, due, wakers)))
-
-    def _wake(
-        self,
-        index: int,
-        finished: bool,
-        reader: _thread.LockType | None,
-        due: list[_Wait] | None,
-        wakers: tuple[_LoopWaker, ...],
-    ) -> None:
         if reader is not None:
             reader.release()
         if due:

@@ -1,5 +1,4 @@
-"""How a caller is woken when its input ends: one future per async wait, and a thread
-container that wakes callers only after it reported the end (the pool's lock let go)."""
+"""How a caller is woken when its input ends: one future per async wait."""
 
 from __future__ import annotations
 
@@ -10,12 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 import concur_nb
-from concur_nb import _wakes
-from concur_nb._containers.base import OK, Outcome, Work
-from concur_nb._containers.threads import ThreadSlots
 from concur_nb._errors import CallTimeoutError
 from concur_nb._outcomes import Call
-from concur_nb._wakes import held_wakes
 
 
 @pytest.fixture
@@ -96,72 +91,7 @@ def test_loops_in_two_threads_awaiting_one_call_both_wake(held: tuple) -> None:
     assert got == [50, 50]
 
 
-class _Host:
-    """A host whose ``finished`` settles the work's call, as the pool does under its lock,
-    and notes whether the caller was already woken when it returned."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        self.woken_inside: bool | None = None
-        self.reported = threading.Event()
-
-    def log(self, work_id: str, stream: str, text: str) -> None:
-        pass
-
-    def finished(self, work: Work, outcome: Outcome, on_loop: bool) -> Work | None:
-        self.call.settle(0, outcome.kind == OK, outcome.value)
-        self.woken_inside = not self.call._done.locked()
-        self.reported.set()
-        return None
-
-
-def test_a_thread_container_wakes_the_caller_after_it_reported_the_end() -> None:
-    call = Call("fc-test", 1, streaming=False)
-    host = _Host(call)
-    slots = ThreadSlots("t", lambda work: lambda x: x + 1, host, host.finished)
-    try:
-        slots.submit(Work("in-1", call.id, None, (41,), {}, False))
-        assert call.wait(5)
-        assert host.reported.wait(5)
-        assert host.woken_inside is False  # held back while the host held its lock
-        assert call.values == [42]
-    finally:
-        slots.stop(5)
-
-
-def test_held_wakes_run_in_order_and_one_failing_does_not_lose_the_rest() -> None:
-    ran: list[int] = []
-
-    def broken() -> None:
-        raise RuntimeError("a broken wake-up")
-
-    block = held_wakes()
-    with pytest.raises(RuntimeError, match="broken"), block:
-        assert _wakes.held.wakes is not None
-        _wakes.held.wakes.append((ran.append, (1,)))
-        _wakes.held.wakes.append((broken, ()))
-        _wakes.held.wakes.append((ran.append, (2,)))
-        assert ran == []
-    assert ran == [1, 2]
-    assert _wakes.held.wakes is None
-    with block:  # reusable: nothing left from the last block
-        pass
-    assert ran == [1, 2]
-
-
-def test_a_held_wakes_block_inside_another_leaves_the_wakes_to_the_outer_one() -> None:
-    ran: list[str] = []
-    with held_wakes():
-        with held_wakes():
-            assert _wakes.held.wakes is not None
-            _wakes.held.wakes.append((ran.append, ("inner",)))
-        assert ran == []  # still held: the outer block is not over
-        assert _wakes.held.wakes is not None
-    assert ran == ["inner"]
-    assert _wakes.held.wakes is None
-
-
-def test_a_call_settled_outside_held_wakes_wakes_its_caller_at_once() -> None:
+def test_a_settled_call_wakes_its_caller_at_once() -> None:
     call = Call("fc-now", 1, streaming=False)
     call.settle(0, True, "done")
     assert not call._done.locked()

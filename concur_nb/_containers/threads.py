@@ -15,7 +15,6 @@ from collections.abc import Callable
 from .._context import LogHost, current_host, current_work, ensure_capture
 from .._errors import ContainerError, InputCancellation
 from .._errors_text import describe
-from .._wakes import held, held_wakes
 from .base import CANCELLED, ERROR, Outcome, Work, ok_outcome
 from .cancel_into_thread import clear_pending, raise_in_thread
 
@@ -83,13 +82,7 @@ class ThreadSlots:
         self._hand_over(work)
 
     def _hand_over(self, work: Work) -> None:
-        """Wake a thread for ``work``: at once, or, inside ``held_wakes`` (its submitter holds
-        the pool's lock), once that is let go. The thread needs the submitter's GIL first."""
-        later = held.wakes
-        if later is None:
-            self._inbox.put(work)
-        else:
-            later.append((self._inbox.put, (work,)))
+        self._inbox.put(work)  # the next free thread takes it
 
     def run_soon(self, job: Callable[[], object]) -> bool:
         """Run ``job`` on one of the threads once one is free; False if there are none."""
@@ -133,8 +126,6 @@ class ThreadSlots:
     def _serve(self) -> None:
         current_host.set(self._log_host)  # this thread's context, for all its works
         thread_id = threading.get_ident()
-        # Callers of the outcomes this thread reports are woken once the pool's lock is free.
-        reporting = held_wakes()
         while True:
             work = self._inbox.get()
             if work is None:
@@ -143,9 +134,7 @@ class ThreadSlots:
                 work.run()
                 continue
             while work is not None:
-                outcome = self._execute(work, thread_id)
-                with reporting:
-                    work = self._finished(work, outcome, False)
+                work = self._finished(work, self._execute(work, thread_id), False)
             with self._lock:
                 self._load -= 1
 

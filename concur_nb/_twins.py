@@ -76,6 +76,7 @@ class TwinMethod(Generic[P, R, A]):
     ) -> None:
         self._sync = sync
         self._aio = aio
+        self._aio_is_coroutine = inspect.iscoroutinefunction(aio)  # asked once, not per bind
         self._template = template
         self._returns = returns
         self._aio_returns = aio_returns
@@ -141,10 +142,10 @@ class TwinMethod(Generic[P, R, A]):
             return sync(obj, *args, **kwargs)
 
         call_aio: Callable[..., Any]
-        if inspect.iscoroutinefunction(aio):
+        if self._aio_is_coroutine:
 
             async def call_aio(*args: Any, **kwargs: Any) -> Any:
-                return await aio(obj, *args, **kwargs)
+                return await cast(Any, aio)(obj, *args, **kwargs)
 
         else:
 

@@ -91,7 +91,9 @@ class Deadlines:
             return []
         expired: list[Attempt] = []
         for attempt in running:
-            deadline = attempt.started_at + timeout
+            started = attempt.started_at
+            assert started is not None  # (set on every attempt that runs)
+            deadline = started + timeout
             if deadline > now:
                 self.next_timeout = deadline
                 break

@@ -75,7 +75,8 @@ class Endings:
             self._complete_one(inp, result, now)
 
     def _complete_one(self, inp: Input, result: Outcome, now: float) -> None:
-        self._metrics.run_times.append(now - (inp.started_at or now))
+        started = inp.started_at
+        self._metrics.run_times.append(0.0 if started is None else now - started)
         if inp.log is not None:  # it wrote something: end its last line, in the log and echo
             inp.log.flush(now)
             flush_echo(inp.id)

@@ -1,8 +1,10 @@
 """Inputs: what a caller submitted, through all its attempts, and the attempts that run them.
 
 An ``Input`` is the engine's record of one submitted input. An ``Attempt`` is one run of a
-work in a container: a single input, or a batch of inputs of a ``batched`` function. What a
-container sees of an attempt is only its ``Work`` fields (plain data); the pool keeps the rest.
+work in a container: a single input, or a batch of inputs of a ``batched`` function. An input's
+first run is the input itself (an ``Input`` is an ``Attempt``), so the common case makes no
+record per run; a retry and a batch get an ``Attempt`` of their own. What a container sees of
+an attempt is only its ``Work`` fields (plain data); the pool keeps the rest.
 """
 
 from __future__ import annotations
@@ -60,31 +62,68 @@ def new_call_id() -> str:
     return f"fc-{_prefix}{next(_call_numbers):x}"
 
 
-class Input:
-    """One submitted input, through all its attempts."""
+class Attempt(Work):
+    """One run of a work: the plain ``Work`` a container gets, plus what the pool tracks."""
+
+    __slots__ = ("_lead", "batch", "container_id", "started_at")
+
+    def __init__(
+        self,
+        work_id: str,
+        lead: Input,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        batch: tuple[Input, ...] | None,
+        container_id: str | None,
+        started_at: float | None,
+    ) -> None:
+        # Written out instead of calling Work.__init__: one attempt is made per input.
+        self.id = work_id
+        self.call_id = lead.call_id
+        self.method = lead.method
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = lead.is_async
+        self.cancel_requested = False
+        self._lead = lead
+        self.batch = batch  # a batch's inputs; None for one input (no tuple per input)
+        self.container_id = container_id  # set once it runs (an input not started yet: None)
+        self.started_at = started_at
+
+    @property
+    def lead(self) -> Input:
+        """The input it runs (the first, for a batch)."""
+        return self._lead
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return self.batch if self.batch is not None else (self.lead,)
+
+    @property
+    def input_id(self) -> str:
+        """The input this attempt runs (the first one for a batch)."""
+        return self.lead.id
+
+
+class Input(Attempt):
+    """One submitted input, through all its attempts; also its own first attempt (the work a
+    container runs first), so that a run costs no record of its own. Retries and batches get
+    an ``Attempt`` each."""
 
     __slots__ = (
-        "args",
         "attempt",
         "call",
-        "call_id",
         "cancelling",
         "children",
         "container_deaths",
-        "container_id",
         "error",
         "finished_at",
-        "id",
         "index",
-        "is_async",
-        "kwargs",
         "log",
-        "method",
         "one_arg",
         "queued_at",
         "running",
         "settled",
-        "started_at",
         "status",
     )
 
@@ -112,6 +151,7 @@ class Input:
         self.one_arg = one_arg
         self.kwargs = kwargs
         self.is_async = is_async  # runs on the container's event loop
+        self.cancel_requested = False
         self.status = QUEUED
         self.attempt = 1
         self.queued_at = now
@@ -126,9 +166,19 @@ class Input:
         self.cancelling = False
         self.container_deaths = 0  # containers that died while it ran
         self.children: list[Any] | None = None  # calls made while it ran (``_call_graph``)
+        self.batch = None  # as an attempt: of one input, itself
+
+    @property
+    def lead(self) -> Input:
+        return self
 
     def positional(self) -> tuple[Any, ...]:
         return (self.args,) if self.one_arg else self.args
+
+    def frozen_run(self) -> Attempt:
+        """Its first run as an attempt of its own, where and when it ran (for a run that winds
+        down while the input starts another attempt elsewhere)."""
+        return Attempt(self.id, self, (), {}, None, self.container_id, self.started_at)
 
 
 class OneArgEach(list):
@@ -138,44 +188,6 @@ class OneArgEach(list):
     holds no tuple, which for a big map is one object per input less for the garbage collector
     to count and walk while the map runs.
     """
-
-
-class Attempt(Work):
-    """One run of a work: the plain ``Work`` a container gets, plus what the pool tracks."""
-
-    __slots__ = ("batch", "container_id", "lead", "started_at")
-
-    def __init__(
-        self,
-        work_id: str,
-        lead: Input,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        batch: tuple[Input, ...] | None,
-        container_id: str,
-        started_at: float,
-    ) -> None:
-        # Written out instead of calling Work.__init__: one attempt is made per input.
-        self.id = work_id
-        self.call_id = lead.call_id
-        self.method = lead.method
-        self.args = args
-        self.kwargs = kwargs
-        self.is_async = lead.is_async
-        self.cancel_requested = False
-        self.lead = lead  # the input it runs (the first, for a batch)
-        self.batch = batch  # a batch's inputs; None for one input (no tuple per input)
-        self.container_id = container_id
-        self.started_at = started_at
-
-    @property
-    def inputs(self) -> tuple[Input, ...]:
-        return self.batch if self.batch is not None else (self.lead,)
-
-    @property
-    def input_id(self) -> str:
-        """The input this attempt runs (the first one for a batch)."""
-        return self.lead.id
 
 
 def work_id_for(inp: Input) -> str:

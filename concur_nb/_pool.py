@@ -195,7 +195,7 @@ class Pool:
             self._interrupt(attempt)
 
     def _interrupt(self, attempt: Attempt | None) -> None:
-        slot = None if attempt is None else self._fleet.slots.get(attempt.container_id)
+        slot = None if attempt is None else self._fleet.slots.get(attempt.container_id or "")
         if attempt is not None and slot is not None:
             slot.container.cancel(attempt.id)
 
@@ -355,9 +355,17 @@ class Pool:
         running = self._running
         if isinstance(ready, Input):  # one input: no loop, no tuple (the hot path)
             lead = ready
-            work_id = lead.id if lead.attempt == 1 else work_id_for(lead)
-            args = (lead.args,) if lead.one_arg else lead.args  # positional(), written out
-            attempt = Attempt(work_id, lead, args, lead.kwargs, None, container_id, now)
+            if lead.one_arg:  # its argument tuple is made now (``OneArgEach``)
+                lead.args, lead.one_arg = (lead.args,), False
+            attempt: Attempt
+            if lead.attempt == 1:  # the input is its own first attempt: no record more
+                attempt = lead
+                lead.cancel_requested = False
+            else:
+                if running.winding_down.get(lead.id) is lead:  # its first run still ends
+                    running.winding_down[lead.id] = lead.frozen_run()  # where it ran
+                work_id = work_id_for(lead)
+                attempt = Attempt(work_id, lead, lead.args, lead.kwargs, None, container_id, now)
             slot.alone = lead.container_deaths > 0  # a suspect runs with no sibling
             lead.status = RUNNING
             lead.started_at = now

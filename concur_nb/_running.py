@@ -122,7 +122,8 @@ class RunningAttempts:
     def winding_down_per_container(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for attempt in self.winding_down.values():
-            counts[attempt.container_id] = counts.get(attempt.container_id, 0) + 1
+            where = attempt.container_id or ""  # (always set on a started attempt)
+            counts[where] = counts.get(where, 0) + 1
         return counts
 
 

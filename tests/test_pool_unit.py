@@ -114,6 +114,35 @@ def test_a_retry_after_a_timeout_runs_beside_the_stuck_attempt_under_its_own_wor
     assert call.values[0] == 42 and pool.snapshot().succeeded == 1
 
 
+def test_a_first_run_winding_down_in_one_container_stays_counted_there_while_its_retry_runs() -> (
+    None
+):
+    # An input is its own first attempt; its retry, started in another container, must not
+    # move the first run (still stuck in C code where it started) along with it.
+    pool, backend, clock = make_pool(
+        max_inputs=1, min_containers=2, max_containers=2, timeout=5, retries=Retries(max_retries=1)
+    )
+    pool.start()
+    first, second = backend.containers
+    first.ready()
+    second.ready()
+    call = submit(pool, 1)
+    (stuck,) = first.works
+    clock.advance(5)
+    pool.tick()  # timed out: it winds down in the first container, which stays full
+    clock.advance(Retries(max_retries=1).delay(1))
+    pool.tick()
+    assert list(second.works) == [f"{stuck}#2"]
+    cancelling = {c.id: c.info.get("cancelling", 0) for c in pool.snapshot().containers}
+    assert cancelling == {first.id: 1, second.id: 0}
+    first.die(ContainerError("worker process exited with code 3"))  # the stuck run goes too
+    assert pool._running.winding_down == {} and not call.is_settled(0)
+    second.finish(f"{stuck}#2", Outcome(OK, 42))
+    assert call.values[0] == 42
+    snap = pool.snapshot()
+    assert (snap.succeeded, snap.in_flight, snap.queued) == (1, 0, 0)
+
+
 def test_an_input_that_keeps_killing_its_container_fails_past_the_bound_and_its_sibling_ends() -> (
     None
 ):

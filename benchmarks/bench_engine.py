@@ -1,6 +1,6 @@
 """Engine benchmarks: concur_nb beside the tools a user would pick instead, in one run.
 
-    python benchmarks/bench_engine.py            # full sizes (about 1-2 minutes)
+    python benchmarks/bench_engine.py            # full sizes (about 5 minutes)
     python benchmarks/bench_engine.py --quick    # smaller counts (under 30 s), same targets
 
 Every workload runs concur_nb and its peers one after the other in this process, on this
@@ -8,7 +8,7 @@ machine, so the ratios are what matter, not the absolute numbers. The targets co
 The table is printed and written to ``benchmarks/results/engine.md`` (``--out`` to change).
 
 Notes on method:
-- Wall times are the best of a few repeats (3 for W1/W1a, 2 for W2-W4; 1 in --quick), for
+- Wall times are the best of a few repeats (3 for W1-W4; 1 in --quick), for
   every runner alike: the machine may be shared, and the best run is the least disturbed one.
   W5 is judged on medians instead (a p99 is a tail: see below).
 - A concur_nb function keeps its containers between calls (as in a notebook), so W1-W5 measure
@@ -141,7 +141,7 @@ class Check:
 
 ROWS: list[Row] = []
 # Repeats of the sleep-bound workloads (W2-W4, W3s); the best run counts, for every runner alike.
-LONG_REPEATS = 2
+LONG_REPEATS = 3
 CHECKS: list[Check] = []
 
 
@@ -1008,7 +1008,7 @@ def main() -> int:
     }
     repeats = 2 if q else 3
     global LONG_REPEATS
-    LONG_REPEATS = 1 if q else 2
+    LONG_REPEATS = 1 if q else 3
     runs: dict[str, Callable[[], None]] = {
         "w1": lambda: w1(sizes["w1"], repeats),
         "w1a": lambda: w1a(sizes["w1a"], repeats),

@@ -3,7 +3,7 @@
 Each async container owns its loop and the thread that runs it, so the choice is the engine's
 alone: the user's code only ever sees "the running loop". uvloop (``pip install
 'concur-nb[fast]'``) is built for fast network I/O; on W4 (100,000 inputs that only sleep) it
-takes a fifth off the wall time. Either kind is subclassed to keep the identity of the inputs
+is as fast or up to a fifth faster. Either kind is subclassed to keep the identity of the inputs
 that schedule work on it (``pinning.py``).
 
 The choice, first that applies: ``set_uvloop(True/False)``; the ``CONCUR_NB_UVLOOP``

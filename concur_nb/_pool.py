@@ -30,7 +30,6 @@ from ._inputs import (
     Attempt,
     Input,
     OneArgEach,
-    work_id_for,
 )
 from ._ledger import Ledger
 from ._outcomes import Call
@@ -210,10 +209,7 @@ class Pool:
 
     def kill_container_of(self, inputs: Iterable[Input]) -> None:
         """Terminate the containers running ``inputs``; their other works are rescheduled.
-
-        In-process containers share the kernel, so there is nothing to terminate: the inputs
-        are cancelled (by the caller) and their siblings go on untouched.
-        """
+        (In-process ones share the kernel: the caller cancels the inputs, siblings go on.)"""
         if self.backend.out_of_process:
             with self._lock:
                 ids = {inp.container_id for inp in inputs if inp.status is RUNNING}
@@ -362,10 +358,7 @@ class Pool:
                 attempt = lead
                 lead.cancel_requested = False
             else:
-                if running.winding_down.get(lead.id) is lead:  # its first run still ends
-                    running.winding_down[lead.id] = lead.frozen_run()  # where it ran
-                work_id = work_id_for(lead)
-                attempt = Attempt(work_id, lead, lead.args, lead.kwargs, None, container_id, now)
+                attempt = running.retry_attempt(lead, container_id, now)
             slot.alone = lead.container_deaths > 0  # a suspect runs with no sibling
             lead.status = RUNNING
             lead.started_at = now
@@ -395,8 +388,9 @@ class Pool:
         return self._fleet.effective(self.settings)
 
     def _demand(self) -> int:
+        """Inputs that hold or want a slot, and runs that hold one for no input any more."""
         running = self._running
-        return running.in_flight + running.cancelling + self._queues.queued
+        return running.in_flight + running.cancelling + running.left_behind() + self._queues.queued
 
     def _scale_up_if_needed(self, now: float) -> None:
         if self._demand() > self.settings.target * self._fleet.active_count():

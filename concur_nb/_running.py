@@ -44,6 +44,12 @@ class RunningAttempts:
         self.in_flight += len(batch)
         return attempt
 
+    def retry_attempt(self, inp: Input, container_id: str, now: float) -> Attempt:
+        """A later attempt of ``inp`` starts (its first is the input itself)."""
+        if self.winding_down.get(inp.id) is inp:  # its first run still ends where it ran
+            self.winding_down[inp.id] = inp.frozen_run()
+        return Attempt(work_id_for(inp), inp, inp.args, inp.kwargs, None, container_id, now)
+
     def settle_running(self, inp: Input) -> Attempt | None:
         """``inp`` is being settled while its attempt runs: it is cancelling from now on.
         Returns the attempt when none of its inputs waits for it any more (interrupt it)."""
@@ -115,6 +121,13 @@ class RunningAttempts:
     def inputs(self) -> Iterator[Input]:
         """The inputs of active attempts (settled ones of a batch included)."""
         return (m for a in self.active.values() for m in a.inputs)
+
+    def left_behind(self) -> int:
+        """Runs still in a slot whose inputs went on to another attempt (timed out in C code,
+        then retried): no input counts them, yet each holds a slot, so the autoscaler must."""
+        if not self.winding_down:
+            return 0
+        return sum(1 for a in self.winding_down.values() if not any(m.cancelling for m in a.inputs))
 
     def all_attempts(self) -> list[Attempt]:
         return [*self.active.values(), *self.winding_down.values()]

@@ -143,6 +143,28 @@ def test_a_first_run_winding_down_in_one_container_stays_counted_there_while_its
     assert (snap.succeeded, snap.in_flight, snap.queued) == (1, 0, 0)
 
 
+def test_a_retry_whose_first_run_is_stuck_in_the_only_slot_gets_a_new_container() -> None:
+    # The stuck run holds the slot for no input any more: the autoscaler counts it, so the
+    # retry does not wait behind it (it might never end).
+    pool, backend, clock = make_pool(
+        max_inputs=1, max_containers=2, timeout=5, retries=Retries(max_retries=1)
+    )
+    call = submit(pool, 1)
+    (first,) = backend.containers
+    first.ready()
+    (stuck,) = first.works
+    clock.advance(5)
+    pool.tick()
+    clock.advance(Retries(max_retries=1).delay(1))
+    pool.tick()
+    assert len(backend.containers) == 2
+    second = backend.containers[1]
+    second.ready()
+    assert list(second.works) == [f"{stuck}#2"]
+    second.finish(f"{stuck}#2", Outcome(OK, 42))
+    assert call.values[0] == 42
+
+
 def test_an_input_that_keeps_killing_its_container_fails_past_the_bound_and_its_sibling_ends() -> (
     None
 ):

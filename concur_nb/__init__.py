@@ -13,8 +13,6 @@ retires: sync functions on threads, async functions as tasks on one event loop::
 
 from . import _handles, _hooks, _joblib_hook
 from . import _shutdown as _shutdown  # registers the shutdown at interpreter exit
-from ._calls import FunctionCall as FunctionCall
-from ._calls import gather as gather
 from ._classes import Cls as Cls
 from ._containers.loop_choice import set_uvloop as set_uvloop
 from ._containers.ray_backend import ray as ray
@@ -36,6 +34,8 @@ from ._errors import InputCancellation as InputCancellation
 from ._errors import InvalidError as InvalidError
 from ._errors import RemoteError as RemoteError
 from ._function import Function as Function
+from ._function_call import FunctionCall as FunctionCall
+from ._function_call import gather as gather
 from ._markers import enter as enter
 from ._markers import exit as exit
 from ._markers import method as method

@@ -18,58 +18,57 @@ MAKE_AHEAD = 256  # inputs made at once when a backlog reaches the front of its 
 MADE_AT_SUBMIT = 256  # a call's inputs made as it is submitted; the rest wait in a backlog
 
 
-def make_inputs(
-    call: Call,
-    method: str | None,
-    items: Sequence[Any],
-    kwargs: dict[str, Any],
-    begin: int,
-    end: int,
-    queued_at: float,
-    is_async: bool,
-    one_arg: bool,
-) -> list[Input]:
-    """Inputs ``begin:end`` of ``call`` (``items`` holds every input's arguments), added to
-    ``call.inputs`` in order."""
-    made = [
-        Input(call, index, method, args, kwargs, queued_at, is_async, one_arg)
-        for index, args in enumerate(items[begin:end], begin)
-    ]
-    call.inputs.extend(made)
-    return made
-
-
 class Backlog:
-    """Inputs ``next:end`` of one call, waiting in a queue to be made."""
+    """The inputs of one call not made yet (``next`` to the end of ``items``), each made with
+    its arguments from ``items`` and the call's ``kwargs``, queued at ``queued_at``."""
 
-    __slots__ = ("announce", "args", "end", "next")
+    __slots__ = (
+        "announce",
+        "call",
+        "is_async",
+        "items",
+        "kwargs",
+        "method",
+        "next",
+        "one_arg",
+        "queued_at",
+    )
 
     def __init__(
         self,
-        args: tuple[Any, ...],
-        begin: int,
-        end: int,
+        call: Call,
+        method: str | None,
+        items: Sequence[Any],
+        kwargs: dict[str, Any],
+        queued_at: float,
+        is_async: bool,
+        one_arg: bool,
         announce: Callable[[list[Input]], None],
     ) -> None:
-        self.args = args  # ``make_inputs``'s arguments but the range
-        self.next = begin
-        self.end = end
+        self.call = call
+        self.method = method
+        self.items = items
+        self.kwargs = kwargs
+        self.queued_at = queued_at
+        self.is_async = is_async
+        self.one_arg = one_arg
         self.announce = announce  # told of the inputs once made (events for the views)
-
-    @property
-    def call(self) -> Call:
-        call: Call = self.args[0]
-        return call
+        self.next = 0
 
     @property
     def left(self) -> int:
-        return self.end - self.next
+        return len(self.items) - self.next
 
     def make(self, count: int) -> list[Input]:
-        """The next ``count`` inputs (fewer at the end), made now."""
+        """The next ``count`` inputs (fewer at the end), made now and added to the call's."""
         begin = self.next
-        self.next = end = min(self.end, begin + count)
-        call, method, items, kwargs, queued_at, is_async, one_arg = self.args
-        made = make_inputs(call, method, items, kwargs, begin, end, queued_at, is_async, one_arg)
+        self.next = end = min(len(self.items), begin + count)
+        call, method, kwargs = self.call, self.method, self.kwargs
+        now, is_async, one_arg = self.queued_at, self.is_async, self.one_arg
+        made = [
+            Input(call, index, method, args, kwargs, now, is_async, one_arg)
+            for index, args in enumerate(self.items[begin:end], begin)
+        ]
+        call.inputs.extend(made)
         self.announce(made)
         return made

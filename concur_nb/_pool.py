@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ._backlog import MADE_AT_SUBMIT, Backlog, make_inputs
+from ._backlog import MADE_AT_SUBMIT, Backlog
 from ._clock import Clock
 from ._containers.base import Backend, Container, Outcome, Target, Work
 from ._deadlines import Deadlines
@@ -145,15 +145,13 @@ class Pool:
                 )
             now = self._now()
             queues, metrics = self._queues, self.metrics
-            made_now = count if queues.is_batched(method) else min(count, MADE_AT_SUBMIT)
-            made = make_inputs(
-                call, method, arg_tuples, kwargs, 0, made_now, now, is_async, one_arg
+            backlog = Backlog(
+                call, method, arg_tuples, kwargs, now, is_async, one_arg, self._announce
             )
-            queues.extend(method, made, made_now)
-            self._announce(made)
-            if made_now < count:
-                args = (call, method, arg_tuples, kwargs, now, is_async, one_arg)
-                queues.add_backlog(Backlog(args, made_now, count, self._announce))
+            made = backlog.make(count if queues.is_batched(method) else MADE_AT_SUBMIT)
+            queues.extend(method, made, len(made))
+            if backlog.left:
+                queues.add_backlog(backlog)
             if metrics.first_submit_at is None:
                 metrics.first_submit_at = now
             metrics.submitted += count

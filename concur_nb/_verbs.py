@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from ._calls import (
-    FunctionCall,
     await_call,
     iterate,
     iterate_async,
@@ -31,6 +30,7 @@ from ._calls import (
     wait,
 )
 from ._errors import InvalidError
+from ._function_call import FunctionCall
 from ._inputs import OneArgEach
 from ._twins import TwinMethod
 

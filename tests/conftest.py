@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+import concur_nb
 from concur_nb._handles import handles
 from concur_nb.testing import MockClock
 
@@ -44,3 +46,17 @@ def _shut_down_new_functions() -> Iterator[None]:
 @pytest.fixture
 def clock() -> MockClock:
     return MockClock()
+
+
+@pytest.fixture
+def held() -> Iterator[tuple[concur_nb.Function, threading.Event]]:
+    """A function whose inputs wait until the test sets the event (then return 10 x)."""
+    release = threading.Event()
+
+    @concur_nb.concurrent(max_inputs=8)
+    def hold(x: int) -> int:
+        release.wait(10)
+        return x * 10
+
+    yield hold, release
+    release.set()  # let a cancelled input's thread end before the function shuts down

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,6 +100,16 @@ def command(argv: list[str], *, cluster: bool = True) -> tuple[list[str], dict[s
     env.pop("RAY_ADDRESS", None)
     wrapper = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--", "bash", "-c"]
     return [*wrapper, _SCRIPT, "ray_ns_run", *argv], env
+
+
+def run(
+    argv: list[str], *, timeout: float, cluster: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a namespace (with a cluster) from the project's root; what it printed."""
+    line, env = command(argv, cluster=cluster)
+    return subprocess.run(
+        line, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def main() -> None:

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 
-import concur_nb
 from concur_nb._errors import CallTimeoutError
 from concur_nb._outcomes import Call
-
-
-@pytest.fixture
-def held() -> Iterator[tuple[concur_nb.Function, threading.Event]]:
-    release = threading.Event()
-
-    @concur_nb.concurrent(max_inputs=8)
-    def hold(x: int) -> int:
-        release.wait(10)
-        return x * 10
-
-    yield hold, release
-    release.set()
-    hold.shutdown()
 
 
 def test_readers_that_give_up_leave_nothing_behind_and_the_next_reader_gets_the_output(

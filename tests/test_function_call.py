@@ -5,26 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import threading
-from collections.abc import Iterator
 
 import pytest
 
 import concur_nb
 from concur_nb._errors import CallTimeoutError
-
-
-@pytest.fixture
-def held() -> Iterator[tuple[concur_nb.Function, threading.Event]]:
-    release = threading.Event()
-
-    @concur_nb.concurrent(max_inputs=8)
-    def hold(x: int) -> int:
-        release.wait(10)
-        return x * 10
-
-    yield hold, release
-    release.set()  # let a cancelled input's thread end before the function shuts down
 
 
 def test_get_with_a_timeout_raises_a_timeout_error_and_the_work_goes_on(held: tuple) -> None:
@@ -97,7 +82,7 @@ def test_from_id_finds_a_call_made_in_this_process(held: tuple) -> None:
 
 
 def test_from_id_forgets_calls_nobody_holds_and_the_registry_stays_bounded() -> None:
-    from concur_nb import _calls
+    from concur_nb import _function_call
 
     @concur_nb.concurrent(max_inputs=8)
     def double(x: int) -> int:
@@ -113,7 +98,7 @@ def test_from_id_forgets_calls_nobody_holds_and_the_registry_stays_bounded() -> 
     kept = double.spawn(2)
     for i in range(5000):  # each made, read and dropped
         assert double.spawn(i).get() == 2 * i
-    assert len(_calls._live_calls) <= 2 * 1024 + 1
+    assert len(_function_call._live_calls) <= 2 * 1024 + 1
     assert concur_nb.FunctionCall.from_id(kept.object_id).get() == 4
     double.shutdown()
 

@@ -9,7 +9,6 @@ bringing the cluster up once (~20 s on 2 cores) instead of per test keeps CI sho
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -35,16 +34,7 @@ def suite_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | N
     require(why is None, f"a namespace with Ray ({why})")
     report = tmp_path_factory.mktemp("ray") / "junit.xml"
     pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(SUITE)]
-    argv, env = ray_namespace.command([*pytest_argv, f"--junitxml={report}"])
-    done = subprocess.run(
-        argv,
-        env=env,
-        cwd=ray_namespace.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SUITE_BUDGET,
-        check=False,
-    )
+    done = ray_namespace.run([*pytest_argv, f"--junitxml={report}"], timeout=SUITE_BUDGET)
     if not report.exists():
         pytest.fail(
             f"the Ray suite did not run (exit {done.returncode}):\n{done.stdout[-4000:]}"

@@ -82,16 +82,7 @@ def test_the_whole_cluster_going_away_fails_running_and_queued_inputs_clearly() 
 def run_in_namespace(part: str, *, cluster: bool) -> dict[str, Any]:
     """Run this file's ``part`` in a namespace; the JSON it printed last."""
     require(ray_namespace.missing() is None, f"a namespace with Ray ({ray_namespace.missing()})")
-    argv, env = ray_namespace.command([sys.executable, __file__, part], cluster=cluster)
-    done = subprocess.run(
-        argv,
-        env=env,
-        cwd=ray_namespace.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=BUDGET,
-        check=False,
-    )
+    done = ray_namespace.run([sys.executable, __file__, part], timeout=BUDGET, cluster=cluster)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         pytest.fail(f"exit {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")

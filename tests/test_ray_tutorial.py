@@ -9,7 +9,6 @@ makes a raylet give up on its agents (see ``ray_namespace.py``), which ``ray.ini
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,11 +38,9 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
 def test_tutorial_09_runs_on_a_two_node_ray_cluster(tmp_path: Path) -> None:
     require(ray_namespace.missing() is None, f"a namespace with Ray ({ray_namespace.missing()})")
     executed = tmp_path / "09.ipynb"
-    argv, env = ray_namespace.command([sys.executable, __file__, str(NOTEBOOK), str(executed)])
     started = time.monotonic()
-    done = subprocess.run(
-        argv, env=env, capture_output=True, text=True, timeout=BUDGET, check=False
-    )
+    argv = [sys.executable, __file__, str(NOTEBOOK), str(executed)]
+    done = ray_namespace.run(argv, timeout=BUDGET)
     if done.returncode != 0:
         pytest.fail(f"tutorial 9 failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
     nb = nbformat.read(executed, as_version=4)

@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from .._errors import InvalidError
-from .pinning import pinned_task, pinning
+from .pinning import is_uvloop_class, pinned_task, pinning
 
 ENV = "CONCUR_NB_UVLOOP"
 _ENV_VALUES = {"1": True, "0": False, "": None}
@@ -103,7 +103,7 @@ def _loop_class() -> type[asyncio.AbstractEventLoop]:
 
 
 def is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
-    return any(kind.__module__.startswith("uvloop") for kind in type(loop).__mro__)
+    return is_uvloop_class(type(loop))
 
 
 def _import_uvloop() -> Any:

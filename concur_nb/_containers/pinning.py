@@ -42,9 +42,7 @@ def _pinning_methods(base: type[asyncio.AbstractEventLoop]) -> dict[str, Any]:
             context = pinned_context()
         return base_call_soon(self, callback, *args, context=context)
 
-    timer = (
-        "call_later" if any(k.__module__.startswith("uvloop") for k in base.__mro__) else "call_at"
-    )
+    timer = "call_later" if is_uvloop_class(base) else "call_at"
     base_timer = getattr(base, timer)
 
     def timer_method(
@@ -68,6 +66,11 @@ def _pinning_methods(base: type[asyncio.AbstractEventLoop]) -> dict[str, Any]:
         return base_run_in_executor(self, executor, func, *args)
 
     return {"call_soon": call_soon, timer: timer_method, "run_in_executor": run_in_executor}
+
+
+def is_uvloop_class(kind: type) -> bool:
+    """``kind`` is uvloop's loop or made from it."""
+    return any(k.__module__.startswith("uvloop") for k in kind.__mro__)
 
 
 def pinned_task(
